@@ -1,0 +1,1 @@
+"""concbench: a concurrency benchmark suite for FastAPI, Flask and Go."""

@@ -1,0 +1,30 @@
+"""The endpoint contract: every kind, the parameter it takes, and how it is reached.
+
+New kinds are added to DESIGN.md's table first, then here; implementations declare in
+their manifest which of these they serve.
+"""
+
+# kind -> the query parameter it needs
+KINDS: dict[str, str | None] = {
+    "hello": None,
+    "async_sleep": "ms",
+    "sync_sleep": "ms",
+    "blocking_in_async": "ms",
+    "executor_sleep": "ms",
+    "cpu_sync": "n",
+    "cpu_in_async": "n",
+    "cpu_process": "n",
+    "fib": "n",
+    "json_large": "items",
+    "json_large_offloaded": "items",
+}
+
+SLEEP_KINDS = {"async_sleep", "sync_sleep", "blocking_in_async", "executor_sleep"}
+SUM_KINDS = {"cpu_sync", "cpu_in_async", "cpu_process"}
+JSON_KINDS = {"json_large", "json_large_offloaded"}
+
+
+def endpoint_path(kind: str, params: dict[str, int]) -> str:
+    """The request path of a kind, e.g. /async_sleep?ms=1000."""
+    name = KINDS[kind]
+    return f"/{kind}" if name is None else f"/{kind}?{name}={params[name]}"

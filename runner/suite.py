@@ -1,0 +1,245 @@
+"""Suites (`suites/*.yaml`): what to measure, validated before anything starts.
+
+A suite names its wrk settings, repeats, the implementations and servers that take part
+and a list of scenarios; `plan_cases` expands it against the manifests into the ordered
+list of cases a run measures. Every mistake is a BenchError naming file, key and line.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from .errors import BenchError
+from .kinds import KINDS, endpoint_path
+from .manifest import Impl
+from .yamlfile import Path_, format_key, line_of, load_yaml, raise_validation
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: object) -> float:
+    """'15s', '500ms', '2m', '1h' or a number of seconds -> seconds (> 0)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 15s, 500ms or 2m")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*", str(value))
+        if not match:
+            raise ValueError("expected a duration like 15s, 500ms or 2m")
+        seconds = float(match[1]) * _UNITS[match[2]]
+    if seconds <= 0:
+        raise ValueError("expected a duration above zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WrkOverrides(_Strict):
+    threads: PositiveInt | None = None
+    connections: PositiveInt | None = None
+    duration: Duration | None = None
+    timeout: Duration | None = None
+
+
+class WrkSettings(_Strict):
+    threads: PositiveInt
+    connections: PositiveInt
+    duration: Duration
+    timeout: Duration
+
+    def merged(self, over: WrkOverrides | None) -> "WrkSettings":
+        if over is None:
+            return self
+        changes = {k: v for k, v in over.model_dump().items() if v is not None}
+        return self.model_copy(update=changes)
+
+    def as_record(self) -> dict:
+        return {"threads": self.threads, "connections": self.connections,
+                "duration_s": self.duration, "timeout_s": self.timeout}
+
+
+Workers = PositiveInt | Literal["auto"]
+
+
+class ServerRef(_Strict):
+    name: str
+    workers: list[Workers] | Workers | None = None
+
+
+class Target(_Strict):
+    impl: str
+    servers: list[str | ServerRef] = Field(min_length=1)
+
+
+class Scenario(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str | None = None
+    type: Literal["load"] = "load"
+    kinds: list[str] = Field(min_length=1)
+    params: dict[Literal["ms", "n", "items"], PositiveInt] = {}
+    targets: list[Target] | None = None
+    wrk: WrkOverrides | None = None
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        for kind in kinds:
+            if kind not in KINDS:
+                raise ValueError(f"unknown endpoint kind {kind!r}; expected one of "
+                                 + ", ".join(KINDS))
+        return kinds
+
+
+class Suite(_Strict):
+    description: str | None = None
+    wrk: WrkSettings
+    repeats: PositiveInt = 3
+    warmup: Duration = 2.0
+    targets: list[Target] = Field(min_length=1)
+    scenarios: list[Scenario] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class LoadedSuite:
+    name: str
+    file: str
+    suite: Suite
+    lines: dict[Path_, int] = field(repr=False)
+    text: str = field(repr=False)
+
+    def error(self, message: str, loc: Path_) -> BenchError:
+        return BenchError(message, file=self.file, key=format_key(loc),
+                          line=line_of(loc, self.lines))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the report: an endpoint kind on one server of one implementation."""
+
+    id: str
+    scenario: str
+    title: str
+    impl: str
+    language: str
+    framework: str
+    server: str
+    server_label: str
+    workers: int
+    threads: int | None
+    kind: str
+    params: dict
+    path: str
+    note: str | None
+    wrk: WrkSettings
+    available: bool = True
+    reason: str | None = None
+
+    def record(self) -> dict:
+        return {"id": self.id, "scenario": self.scenario, "title": self.title,
+                "impl": self.impl, "language": self.language, "framework": self.framework,
+                "server": self.server, "server_label": self.server_label,
+                "workers": self.workers, "threads": self.threads, "kind": self.kind,
+                "params": dict(self.params), "path": self.path, "note": self.note}
+
+
+def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
+    from .yamlfile import parse_yaml
+    data, lines = parse_yaml(text, file)
+    if not isinstance(data, dict):
+        raise BenchError("expected a mapping with keys wrk, targets and scenarios", file=file)
+    try:
+        suite = Suite.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise_validation(exc, file, lines)
+        raise  # unreachable
+    loaded = LoadedSuite(name, file, suite, lines, text)
+    names = [s.name for s in suite.scenarios]
+    for index, scenario in enumerate(suite.scenarios):
+        if names.index(scenario.name) != index:
+            raise loaded.error(f"duplicate scenario name {scenario.name!r}",
+                               ("scenarios", index, "name"))
+    return loaded
+
+
+def load_suite(path: Path) -> LoadedSuite:
+    if not path.is_file():
+        raise BenchError("no such suite file", file=str(path))
+    text = path.read_text(encoding="utf-8")
+    return parse_suite(text, str(path), path.stem)
+
+
+def resolve_workers(value: int | str, cores: int) -> int:
+    # gunicorn's documented advice for the number of workers: 2 x cores + 1
+    return 2 * cores + 1 if value == "auto" else int(value)
+
+
+def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[Case]:
+    """Every case of the suite in run order; unknown names are errors, missing kinds n/a."""
+    suite = loaded.suite
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for s_index, scenario in enumerate(suite.scenarios):
+        wrk = suite.wrk.merged(scenario.wrk)
+        if wrk.connections < wrk.threads:
+            raise loaded.error(f"connections ({wrk.connections}) must be at least threads "
+                               f"({wrk.threads}): wrk gives each thread its own connections",
+                               ("scenarios", s_index, "wrk") if scenario.wrk else ("wrk",))
+        for kind in scenario.kinds:
+            needed = KINDS[kind]
+            if needed and needed not in scenario.params:
+                raise loaded.error(f"kind {kind!r} needs the parameter {needed!r}",
+                                   ("scenarios", s_index, "params"))
+        targets = scenario.targets or suite.targets
+        base: Path_ = ("scenarios", s_index, "targets") if scenario.targets else ("targets",)
+        for t_index, target in enumerate(targets):
+            impl = impls.get(target.impl)
+            if impl is None:
+                raise loaded.error(f"unknown implementation {target.impl!r}; expected one of "
+                                   + ", ".join(sorted(impls)), base + (t_index, "impl"))
+            manifest = impl.manifest
+            for r_index, ref in enumerate(target.servers):
+                ref = ServerRef(name=ref) if isinstance(ref, str) else ref
+                server = manifest.servers.get(ref.name)
+                if server is None:
+                    raise loaded.error(
+                        f"unknown server {ref.name!r} of {impl.name}; expected one of "
+                        + ", ".join(manifest.servers), base + (t_index, "servers", r_index))
+                sweep = ref.workers if ref.workers is not None else server.workers
+                sweep = sweep if isinstance(sweep, list) else [sweep]
+                templated = any("{workers}" in a for a in server.argv)
+                if not templated and sweep != [server.workers]:
+                    raise loaded.error(f"server {ref.name!r} of {impl.name} has no {{workers}} "
+                                       "placeholder, so its workers cannot be set",
+                                       base + (t_index, "servers", r_index))
+                for workers_value in sweep:
+                    workers = resolve_workers(workers_value, cores)
+                    label = f"{ref.name}-w{workers}" if templated else ref.name
+                    for kind in scenario.kinds:
+                        endpoint = manifest.endpoints.get(kind)
+                        params = {KINDS[kind]: scenario.params[KINDS[kind]]} if KINDS[kind] else {}
+                        case_id = f"{scenario.name}/{impl.name}/{label}/{kind}"
+                        if case_id in seen:
+                            continue
+                        seen.add(case_id)
+                        cases.append(Case(
+                            id=case_id, scenario=scenario.name,
+                            title=scenario.title or scenario.name, impl=impl.name,
+                            language=manifest.language, framework=manifest.framework,
+                            server=ref.name, server_label=label, workers=workers,
+                            threads=server.threads, kind=kind, params=params,
+                            path=endpoint_path(kind, params),
+                            note=(endpoint.note if endpoint else None) or server.note,
+                            wrk=wrk, available=endpoint is not None,
+                            reason=None if endpoint else f"{impl.name} does not serve {kind}"))
+    return cases

@@ -1,0 +1,42 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+MANIFEST = """\
+name: {name}
+language: python
+framework: fake
+setup: []
+servers:
+  main:
+    argv: [python3, server.py, --port, "{{port}}"]
+  pool:
+    argv: [python3, server.py, --port, "{{port}}", --workers, "{{workers}}"]
+    workers: auto
+endpoints:
+  hello: {{}}
+  sync_sleep: {{note: a plain sleep}}
+"""
+
+
+@pytest.fixture
+def fake_impls(tmp_path: Path) -> Path:
+    """An impls folder with two small manifests (no servers are started from it)."""
+    root = tmp_path / "impls"
+    for name in ("alpha", "beta"):
+        (root / name).mkdir(parents=True)
+        (root / name / "impl.yaml").write_text(MANIFEST.format(name=name))
+    return root
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A copy of the repository's suites and impls to break on purpose."""
+    dest = tmp_path / "repo"
+    shutil.copytree(REPO / "suites", dest / "suites")
+    shutil.copytree(REPO / "impls", dest / "impls",
+                    ignore=shutil.ignore_patterns(".venv", "bin", "__pycache__"))
+    return dest

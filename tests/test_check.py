@@ -1,0 +1,70 @@
+"""The conformance check: it must reject every answer that does not prove its work."""
+
+import json
+
+import pytest
+
+from runner.check import check_answer, fib
+
+
+def body(**data) -> bytes:
+    return json.dumps(data).encode()
+
+
+def client(i: int) -> dict:
+    nulls = lambda count: {f"str{k}": None for k in range(1, count + 1)}  # noqa: E731
+    return {"id": i, "address": {"id": i, **nulls(8)},
+            "bank_accounts": [{"id": i, "address": None, **nulls(16)}], **nulls(8)}
+
+
+def test_fib_reference():
+    assert [fib(n) for n in range(8)] == [0, 1, 1, 2, 3, 5, 8, 13]
+    assert fib(30) == 832040
+
+
+def test_honest_answers_pass():
+    assert check_answer("hello", {}, 200, b'{"message": "hello"}', 0.001) == []
+    assert check_answer("sync_sleep", {"ms": 100}, 200,
+                        body(kind="sync_sleep", ms=100, slept_ms=100.4), 0.1012) == []
+    assert check_answer("cpu_process", {"n": 5_000_000}, 200,
+                        body(kind="cpu_process", n=5_000_000, result=12499997500000), 0.2) == []
+    assert check_answer("fib", {"n": 20}, 200, body(kind="fib", n=20, result=6765), 0.01) == []
+    items = [client(i) for i in range(3)]
+    assert check_answer("json_large", {"items": 3}, 200,
+                        body(kind="json_large", count=3, items=items), 0.01) == []
+
+
+@pytest.mark.parametrize("kind,params,status,raw,elapsed,problem", [
+    ("hello", {}, 500, b"oops", 0.01, "status 500, expected 200"),
+    ("hello", {}, 200, b"<html>", 0.01, "body is not JSON"),
+    ("hello", {}, 200, b"[1]", 0.01, "body is not a JSON object"),
+    ("hello", {}, 200, b'{"message": "hi"}', 0.01, "expected {\"message\": \"hello\"}"),
+    # a sleep that returned at once but claims it slept (the seed's Go bug)
+    ("sync_sleep", {"ms": 1000}, 200, body(kind="sync_sleep", ms=1000, slept_ms=1000.0), 0.002,
+     "answered in 2.0 ms, a sleep of 1000 ms cannot be faster"),
+    ("sync_sleep", {"ms": 1000}, 200, body(kind="sync_sleep", ms=1000, slept_ms=3.0), 1.0,
+     "slept_ms is 3.0, expected at least 1000"),
+    ("sync_sleep", {"ms": 1000}, 200, body(kind="sync_sleep", ms=1000), 1.0,
+     "slept_ms is None, expected a number"),
+    ("async_sleep", {"ms": 10}, 200, body(kind="sync_sleep", ms=10, slept_ms=10), 0.02,
+     "body kind is 'sync_sleep', expected 'async_sleep'"),
+    # a CPU loop that returned after its first step (the seed's Python bug)
+    ("cpu_sync", {"n": 5_000_000}, 200, body(kind="cpu_sync", n=5_000_000, result=0), 0.0001,
+     "result is 0, expected 12499997500000"),
+    ("cpu_sync", {"n": 10}, 200, body(kind="cpu_sync", n=11, result=45), 0.0001,
+     "body n is 11, expected 10"),
+    ("fib", {"n": 20}, 200, body(kind="fib", n=20, result=10946), 0.01,
+     "result is 10946, expected 6765"),
+    ("json_large", {"items": 3}, 200, body(kind="json_large", count=3, items=[client(0), client(1)]), 0.01,
+     "items has 2 entries, expected 3"),
+    ("json_large", {"items": 2}, 200, body(kind="json_large", count=2, items=[client(0), client(0)]), 0.01,
+     "items[1].id is 0, expected 1"),
+    ("json_large", {"items": 1}, 200, body(kind="json_large", count=1, items=[{"id": 0}]), 0.01,
+     "items[0] is not a Client"),
+    ("json_large", {"items": 1}, 200,
+     body(kind="json_large", count=1, items=[{**client(0), "bank_accounts": []}]), 0.01,
+     "items[0].bank_accounts is not one Account with id 0"),
+])
+def test_dishonest_answers_are_rejected(kind, params, status, raw, elapsed, problem):
+    problems = check_answer(kind, params, status, raw, elapsed)
+    assert any(p.startswith(problem) for p in problems), problems
