@@ -1,0 +1,32 @@
+# Concurrency benchmarks for FastAPI, Flask and Go. `./just --list` shows every recipe.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+runner := "uv run --frozen --quiet python -m runner"
+
+# show the recipes
+default:
+    @just --list
+
+# install what is missing: wrk (apt-get), the runner's Python environment (uv); checks Go
+setup:
+    @scripts/setup.sh
+
+# measure a suite (all = default) and render its report; extra args go to the runner (--resume)
+bench SUITE="all" *ARGS: setup
+    {{runner}} bench {{SUITE}} {{ARGS}}
+
+# render reports/<suite>.md and .html from the stored raw results, without measuring
+report *SUITES: setup
+    {{runner}} report {{SUITES}}
+
+# conformance check of every case of a suite, no load
+verify SUITE="quick": setup
+    {{runner}} verify {{SUITE}}
+
+# implementations, their servers and endpoints, and the suites
+list: setup
+    {{runner}} list
+
+# the test suite: unit, conformance against real servers, and one end-to-end quick run
+test *ARGS: setup
+    uv run --frozen --quiet pytest {{ARGS}}

@@ -1,0 +1,178 @@
+"""The command line: `python -m runner bench|verify|report|list ...`.
+
+Reads like a table of contents: parse the arguments, load and validate the input, hand
+the work to bench or report, print the outcome. Only this module prints a final error
+and chooses the exit code (2 for bad input, 130 for an interruption).
+"""
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from .errors import BenchError
+from .manifest import load_impls
+from .suite import load_suite, plan_cases
+
+REPO = Path(__file__).resolve().parent.parent
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def suite_path(name: str) -> Path:
+    """A suite name (`default`, `all` = default) or a path to a YAML file."""
+    if name == "all":
+        name = "default"
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
+        return path
+    return REPO / "suites" / f"{name}.yaml"
+
+
+def load_plan(args):
+    impls = load_impls(Path(args.impls))
+    suite = load_suite(suite_path(args.suite))
+    cases = plan_cases(suite, impls, os.cpu_count() or 1)
+    return impls, suite, cases
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+    from .report import latest_run_dir, write_reports
+    from .results import new_run_id
+    impls, suite, cases = load_plan(args)
+    raw_root = Path(args.raw_dir) / suite.name
+    run_dir = None
+    if args.resume:
+        run_dir = latest_run_dir(Path(args.raw_dir), suite.name)
+        if run_dir is None:
+            console.print(f"nothing to resume under {raw_root}; starting a new run")
+    run_dir = run_dir or raw_root / new_run_id()
+    try:
+        records = bench.run_suite(suite, impls, cases, run_dir, REPO, console, resume=args.resume)
+    except KeyboardInterrupt:
+        kept = sum(1 for p in run_dir.glob("*.json") if p.name != "run.json")
+        console.print(f"\ninterrupted: every server and wrk stopped; {kept} case files kept "
+                      f"in {run_dir}\nresume with: ./just bench {args.suite} --resume")
+        return 130
+    failed = [r for r in records if r["status"] == "failed"]
+    for record in failed:
+        console.print(f"FAILED {record['case']['id']}: {record['reason'].splitlines()[0]}")
+    if not args.no_report:
+        for path in write_reports(run_dir, Path(args.out)):
+            console.print(f"wrote {path}")
+    console.print(f"{len(records)} cases measured, {len(failed)} failed; raw results in {run_dir}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from . import bench
+    impls, suite, cases = load_plan(args)
+    bench.check_tools([impls[n] for n in dict.fromkeys(c.impl for c in cases if c.available)])
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="concbench-verify-") as tmp:
+        for impl_name in dict.fromkeys(c.impl for c in cases if c.available):
+            console.print(f"setting up {impl_name} ...")
+            error = bench.run_setup(impls[impl_name], Path(tmp) / f"setup-{impl_name}.log")
+            if error:
+                console.print(f"FAILED setup of {impl_name}: {error}")
+                return 1
+        seen = set()
+        for case in cases:
+            key = (case.impl, case.server_label, case.path)
+            if not case.available or key in seen:
+                continue
+            seen.add(key)
+            reason, elapsed = bench.verify_case(case, impls[case.impl], Path(tmp))
+            label = f"{case.impl} {case.server_label} {case.path}"
+            if reason:
+                failures += 1
+                console.print(f"FAIL {label}: {reason}")
+            else:
+                console.print(f"ok   {label} ({elapsed * 1000:.1f} ms)")
+    console.print(f"{len(seen) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+def cmd_report(args) -> int:
+    from .report import latest_run_dir, write_reports
+    raw = Path(args.raw_dir)
+    suites = args.suites or (sorted(p.name for p in raw.iterdir() if p.is_dir()) if raw.is_dir() else [])
+    if not suites:
+        raise BenchError("no stored results; run `./just bench all` first", file=str(raw))
+    for name in suites:
+        run_dir = Path(name) if Path(name).is_dir() else latest_run_dir(raw, name)
+        if run_dir is None:
+            raise BenchError(f"no stored run of suite {name!r}", file=str(raw))
+        for path in write_reports(run_dir, Path(args.out)):
+            console.print(f"wrote {path}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    impls = load_impls(Path(args.impls))
+    for impl in impls.values():
+        m = impl.manifest
+        print(f"{m.name} ({m.language}, {m.framework})")
+        for name, server in m.servers.items():
+            print(f"  server {name}: workers {server.workers}"
+                  + (f", threads {server.threads}" if server.threads else "")
+                  + (f" - {server.note}" if server.note else ""))
+        print("  endpoints: " + ", ".join(m.endpoints))
+    for path in sorted((REPO / "suites").glob("*.yaml")):
+        suite = load_suite(path)
+        cases = plan_cases(suite, impls, os.cpu_count() or 1)
+        measured = [c for c in cases if c.available]
+        print(f"suite {suite.name}: {len(measured)} cases measured x {suite.suite.repeats} "
+              f"repeats, {len(cases) - len(measured)} n/a"
+              + (f" - {suite.suite.description}" if suite.suite.description else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--impls", default=str(REPO / "impls"), help="folder of implementations")
+    parser.add_argument("--raw-dir", default=str(REPO / "reports" / "raw"),
+                        help="where raw results are stored")
+    parser.add_argument("--out", default=str(REPO / "reports"), help="where reports are written")
+    sub = parser.add_subparsers(dest="command", required=True)
+    bench = sub.add_parser("bench", help="measure a suite and render its report")
+    bench.add_argument("suite", help="suite name (default, quick, ...; all = default) or YAML path")
+    bench.add_argument("--resume", action="store_true",
+                       help="continue the latest run of this suite, skipping measured cases")
+    bench.add_argument("--no-report", action="store_true", help="only store raw results")
+    bench.set_defaults(func=cmd_bench)
+    verify = sub.add_parser("verify", help="conformance check of every case, no load")
+    verify.add_argument("suite")
+    verify.set_defaults(func=cmd_verify)
+    report = sub.add_parser("report", help="render reports from stored raw results")
+    report.add_argument("suites", nargs="*", help="suite names or run folders (default: all)")
+    report.set_defaults(func=cmd_report)
+    lister = sub.add_parser("list", help="implementations, servers, endpoints and suites")
+    lister.set_defaults(func=cmd_list)
+    return parser
+
+
+def _terminate(signum, frame):
+    # SIGTERM takes the same path as Ctrl-C: every finally block stops its processes
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.func(args)
+    except BenchError as exc:
+        console.print(f"error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

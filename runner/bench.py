@@ -1,0 +1,293 @@
+"""Run a suite: set up implementations, measure every case, save each result at once.
+
+This is the shell around the pure core: it starts servers, calls wrk and writes files.
+A case that fails (a server that will not start, dies, hangs or answers wrongly) is
+recorded with its reason and the suite goes on; an interruption stops every process
+it started and keeps every result already written.
+"""
+
+import http.client
+import json
+import shutil
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .check import check_answer
+from .env import collect_environment, utc_now
+from .errors import BenchError
+from .manifest import Impl
+from .procs import ServerFailed, free_port, log_tail, http_get, start_server, stop_server, wait_ready
+from .results import FORMAT, VERSION, case_file, write_json
+from .suite import Case, LoadedSuite
+from .wrk import run_wrk
+from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
+
+READY_TIMEOUT_S = 30.0
+# a kind answering faster than this is warmed up with wrk; slower ones are warmed by
+# their conformance request alone (a warm-up load would leave queued work behind)
+WARMUP_BELOW_S = 0.05
+
+
+class CaseFailed(Exception):
+    """One case cannot be measured; the message is the reason shown in the report."""
+
+
+@dataclass
+class Progress:
+    """Case n of N with an ETA from the wrk seconds still planned, scaled by the pace so far."""
+
+    planned_s: float
+    console: object
+    total_cases: int
+    started: float = field(default_factory=time.monotonic)
+    done_s: float = 0.0
+
+    def eta_s(self) -> float | None:
+        if self.done_s <= 0:
+            return None
+        pace = (time.monotonic() - self.started) / self.done_s
+        return max(0.0, (self.planned_s - self.done_s) * pace)
+
+    def advance(self, seconds: float) -> None:
+        self.done_s += seconds
+
+    def line(self, index: int, text: str) -> None:
+        eta = self.eta_s()
+        elapsed = time.monotonic() - self.started
+        tail = f"elapsed {_clock(elapsed)}" + (f", ETA {_clock(eta)}" if eta is not None else "")
+        self.console.print(f"[{index:>{len(str(self.total_cases))}}/{self.total_cases}] "
+                           f"{text}  ({tail})", highlight=False, markup=False)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def planned_seconds(case: Case, repeats: int, warmup_s: float) -> float:
+    """What one case should cost, for the ETA: measured time plus a warm-up and overhead."""
+    if not case.available:
+        return 0.0
+    check_s = case.params.get("ms", 0) / 1000
+    return repeats * (case.wrk.duration + min(warmup_s, 2.0) + check_s + 1.5)
+
+
+def check_tools(impls: list[Impl]) -> None:
+    if shutil.which("wrk") is None:
+        raise BenchError("wrk not found: install it with `apt-get install -y wrk` "
+                         "(or run `./just setup`)")
+    for impl in impls:
+        for argv in impl.manifest.setup:
+            if shutil.which(argv[0]) is None and not (impl.folder / argv[0]).exists():
+                raise BenchError(f"{argv[0]!r} not found on PATH, needed by this setup step; "
+                                 f"install {argv[0]} (Go: https://go.dev/doc/install, uv: "
+                                 "`pip install uv`) and try again",
+                                 file=str(impl.folder / "impl.yaml"), key="setup")
+
+
+def run_setup(impl: Impl, log_path: Path) -> str | None:
+    """Run the implementation's setup steps; None when they worked, else the reason."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        for argv in impl.manifest.setup:
+            try:
+                done = subprocess.run(argv, cwd=impl.folder, stdout=log, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, timeout=900)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return f"setup step {' '.join(argv)} failed: {exc}"
+            if done.returncode != 0:
+                return (f"setup step {' '.join(argv)} exited with {done.returncode}; log tail:\n"
+                        + log_tail(log_path))
+    return None
+
+
+def collect_packages(impl: Impl) -> list[str] | None:
+    if impl.manifest.packages is None:
+        return None
+    try:
+        done = subprocess.run(impl.manifest.packages, cwd=impl.folder, capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()]
+
+
+def server_argv(impl: Impl, case: Case, port: int) -> list[str]:
+    server = impl.manifest.servers[case.server]
+    values = {"port": str(port), "workers": str(case.workers),
+              "threads": str(case.threads if case.threads is not None else 1)}
+    out = []
+    for arg in server.argv:
+        for key, value in values.items():
+            arg = arg.replace("{" + key + "}", value)
+        out.append(arg)
+    return out
+
+
+@contextmanager
+def checked_server(case: Case, impl: Impl, log_path: Path):
+    """A fresh server for case that passed the conformance check: (server, info, seconds)."""
+    port = free_port()
+    argv = server_argv(impl, case, port)
+    env = {"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label}
+    try:
+        server = start_server(argv, port, impl.folder, env, log_path)
+    except ServerFailed as exc:
+        raise CaseFailed(str(exc)) from None
+    try:
+        try:
+            info = wait_ready(server, READY_TIMEOUT_S)
+        except ServerFailed as exc:
+            raise CaseFailed(str(exc)) from None
+        check_timeout = case.params.get("ms", 0) / 1000 + 60
+        try:
+            status, body, elapsed = http_get(port, case.path, check_timeout)
+        except (OSError, http.client.HTTPException) as exc:
+            raise CaseFailed(f"conformance request to {case.path} failed: {exc}") from None
+        problems = check_answer(case.kind, case.params, status, body, elapsed)
+        if problems:
+            raise CaseFailed(f"conformance check of {case.path} failed: " + "; ".join(problems))
+        yield server, info, elapsed
+    finally:
+        stop_server(server)
+
+
+def measure_once(case: Case, impl: Impl, warmup_s: float, work_dir: Path, index: int) -> dict:
+    """One measurement on a fresh server: start, check, warm up, wrk, stop."""
+    slug = case.id.replace("/", "__")
+    logs = work_dir / "logs"
+    log_path = logs / f"{slug}.r{index}.log"
+    started_at = utc_now()
+    wrk = case.wrk
+    with checked_server(case, impl, log_path) as (server, info, elapsed):
+        url = f"http://127.0.0.1:{server.port}{case.path}"
+        if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
+            run_wrk(url, threads=wrk.threads, connections=wrk.threads, duration_s=warmup_s,
+                    timeout_s=wrk.timeout, json_out=logs / f"{slug}.warmup.json")
+        done = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
+                       duration_s=wrk.duration, timeout_s=wrk.timeout,
+                       json_out=logs / f"{slug}.r{index}.wrk.json")
+        exit_code = server.proc.poll()
+    if exit_code is not None:
+        raise CaseFailed(f"server exited during the measurement with status {exit_code}; "
+                         f"log tail:\n{log_tail(log_path)}")
+    if done.returncode != 0 or done.json_text is None:
+        raise CaseFailed(f"wrk exited with {done.returncode}: {done.stderr.strip()[:300]}")
+    try:
+        lua = parse_wrk_json(done.json_text)
+        text = parse_wrk_text(done.stdout)
+    except WrkParseError as exc:
+        raise CaseFailed(f"cannot read wrk's output: {exc}") from None
+    return {"index": index, "started_at": started_at, "server_argv": server.argv,
+            "wrk_argv": list(done.argv), "info": info, "check": {"latency_s": elapsed},
+            "wrk": lua, "text": text, "text_raw": done.stdout,
+            "disagreements": compare_text_json(text, lua)}
+
+
+def verify_case(case: Case, impl: Impl, work_dir: Path) -> tuple[str | None, float | None]:
+    """Conformance only: (reason it failed or None, seconds the checked request took)."""
+    log_path = work_dir / (case.id.replace("/", "__") + ".verify.log")
+    try:
+        with checked_server(case, impl, log_path) as (_, _, elapsed):
+            return None, elapsed
+    except CaseFailed as exc:
+        return str(exc), None
+
+
+def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) -> dict:
+    return {"format": FORMAT, "version": VERSION, "suite": suite.name, "run_id": run_id,
+            "case": case.record(), "wrk": case.wrk.as_record(),
+            "repeats": suite.suite.repeats, "status": "running", "reason": None,
+            "info": None, "runs": [], "environment": environment}
+
+
+def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: Path,
+             environment: dict, setup_error: str | None, progress: Progress,
+             index: int) -> dict:
+    record = base_record(suite, run_id, case, environment)
+    path = case_file(run_dir, case.id)
+    if not case.available:
+        record.update(status="na", reason=case.reason)
+        write_json(path, record)
+        return record
+    if setup_error:
+        record.update(status="failed", reason=setup_error)
+        write_json(path, record)
+        progress.line(index, f"{case.id}: FAILED ({setup_error.splitlines()[0]})")
+        return record
+    repeats = suite.suite.repeats
+    for repeat in range(repeats):
+        try:
+            run = measure_once(case, impl, suite.suite.warmup, run_dir, repeat)
+        except CaseFailed as exc:
+            record.update(status="failed", reason=str(exc))
+            write_json(path, record)
+            progress.advance(planned_seconds(case, repeats - repeat, suite.suite.warmup))
+            progress.line(index, f"{case.id}: FAILED ({str(exc).splitlines()[0]})")
+            return record
+        record["info"] = run.pop("info")
+        record["runs"].append(run)
+        record["status"] = "ok" if repeat == repeats - 1 else "running"
+        write_json(path, record)
+        progress.advance(planned_seconds(case, 1, suite.suite.warmup))
+        wrk = run["wrk"]
+        progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: "
+                             f"{wrk['rps']:.1f} req/s, {wrk['requests']} requests")
+    return record
+
+
+def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set[str]:
+    """Case ids already measured in run_dir with the same settings (for --resume)."""
+    done = set()
+    for case in cases:
+        path = case_file(run_dir, case.id)
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if (isinstance(old, dict) and old.get("status") in ("ok", "na")
+                and old.get("case") == case.record() and old.get("wrk") == case.wrk.as_record()
+                and old.get("repeats") == suite.suite.repeats):
+            done.add(case.id)
+    return done
+
+
+def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run_dir: Path,
+              repo: Path, console, resume: bool = False) -> list[dict]:
+    used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
+    check_tools(used)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_id = run_dir.name
+    skip = completed_cases(run_dir, suite, cases) if resume else set()
+    environment = collect_environment(repo)
+    todo = [c for c in cases if c.id not in skip]
+    if skip:
+        console.print(f"resuming {run_dir}: {len(skip)} cases already measured, "
+                      f"{len(todo)} to go", highlight=False)
+    for impl in used:
+        console.print(f"setting up {impl.name} ...", highlight=False)
+    setup_errors = {impl.name: run_setup(impl, run_dir / "logs" / f"setup-{impl.name}.log")
+                    for impl in used}
+    environment["packages"] = {impl.name: collect_packages(impl) for impl in used}
+    run_path = run_dir / "run.json"
+    write_json(run_path, {"format": "concbench.run", "version": VERSION, "suite": suite.name,
+                          "run_id": run_id, "suite_file": suite.file, "suite_text": suite.text,
+                          "environment": environment, "cases": [c.id for c in cases],
+                          "finished_at": None})
+    progress = Progress(sum(planned_seconds(c, suite.suite.repeats, suite.suite.warmup)
+                            for c in todo), console, len(cases))
+    console.print(f"{len(todo)} cases, about {_clock(progress.planned_s)} of measuring; "
+                  f"results in {run_dir}", highlight=False)
+    records = []
+    for index, case in enumerate(cases, 1):
+        if case.id in skip:
+            continue
+        records.append(run_case(case, impls[case.impl], suite, run_id, run_dir, environment,
+                                setup_errors.get(case.impl), progress, index))
+    run = json.loads(run_path.read_text())
+    run["finished_at"] = utc_now()
+    write_json(run_path, run)
+    return records

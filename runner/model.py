@@ -1,0 +1,127 @@
+"""The model: what each row should measure, from Little's law, and which limit binds it.
+
+With `c` connections held open by a closed-loop load generator, a service time `s` of one
+request alone, and `K` requests the server configuration can have in service at once,
+Little's law (L = X * R) gives the ceiling throughput X = min(c, K) / s and, once the
+queue is full, the expected mean latency R = c / X. CPU-bound work is capped instead by
+the cores that can run it at once: one per Python process (the GIL), the process pool's
+size, GOMAXPROCS, and the machine's cores, which the server shares with wrk.
+
+Where the defaults come from (cited again in the report's method section):
+- anyio's default thread limiter, which FastAPI/Starlette use for `def` endpoints: 40
+  tokens (anyio docs, "Working with threads": "the default limiter ... 40 tokens").
+- asyncio's default executor is a ThreadPoolExecutor with max_workers =
+  min(32, os.cpu_count() + 4) since CPython 3.8 (concurrent.futures docs).
+- ProcessPoolExecutor defaults to os.cpu_count() processes (concurrent.futures docs).
+- Werkzeug's development server, threaded, starts a thread per request (werkzeug
+  serving.run_simple, threaded=True; Flask's `flask run` default since 1.0).
+- gunicorn's sync worker handles one request at a time; gthread handles `threads`
+  requests per worker (gunicorn docs, "Design": worker types).
+The numbers the model uses are read from each server's /info at run time, not typed in.
+"""
+
+from dataclasses import dataclass
+
+SLEEP_KINDS = {"async_sleep", "sync_sleep", "blocking_in_async", "executor_sleep"}
+CPU_KINDS = {"cpu_sync", "cpu_in_async", "cpu_process", "fib"}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    ceiling_rps: float      # X = min(c, K) / s
+    latency_s: float        # expected mean latency in steady state
+    in_service: float       # K (or the parallel cores for CPU work)
+    bottleneck: str         # the binding limit, in plain words
+
+
+def _per_worker(workers: int, what: str) -> str:
+    return f"{what} x {workers} worker{'s' if workers != 1 else ''}"
+
+
+def sleep_capacity(kind: str, concurrency: str, workers: int, threads: int | None,
+                   connections: int, info: dict) -> tuple[float, str]:
+    """K for a blocking or non-blocking wait, and the limit's name."""
+    if concurrency == "event-loop":
+        if kind == "async_sleep":
+            return connections, f"none: every connection waits on the event loop at once ({connections})"
+        if kind == "sync_sleep":
+            tokens = info.get("thread_limiter_tokens") or 40
+            return tokens * workers, _per_worker(workers, f"anyio thread limiter: {tokens} tokens")
+        if kind == "executor_sleep":
+            size = info.get("default_executor_workers")
+            if not size:
+                size = min(32, (info.get("cpu_count") or 1) + 4)
+            return size * workers, _per_worker(workers, f"asyncio default executor: {size} threads")
+        if kind == "blocking_in_async":
+            return workers, _per_worker(workers, "one event loop blocked per request")
+    if concurrency in ("thread-per-request", "goroutines"):
+        what = "a thread per request" if concurrency == "thread-per-request" else "a goroutine per request"
+        return connections, f"none: {what} ({connections} connections)"
+    if concurrency == "threads":
+        per = threads or 1
+        if per == 1:
+            return workers, _per_worker(workers, "one request at a time")
+        return workers * per, _per_worker(workers, f"{per} threads")
+    raise ValueError(f"no model for {kind} on a {concurrency} server")
+
+
+def cpu_capacity(kind: str, language: str, concurrency: str, workers: int,
+                 threads: int | None, connections: int, cores: int, info: dict) -> tuple[float, str]:
+    """Requests computing at once for CPU work, and the limit's name."""
+    if concurrency == "goroutines":
+        procs = info.get("gomaxprocs") or cores
+        parallel = min(procs, cores, connections)
+        return parallel, f"cores: GOMAXPROCS = {procs} on {cores} cores shared with wrk"
+    if concurrency == "threads":
+        requests = workers * (threads or 1)
+    elif concurrency == "event-loop" and kind == "cpu_in_async":
+        requests = workers
+    else:
+        requests = connections
+    if kind == "cpu_process":
+        pool = info.get("process_pool_workers") or cores
+        busy = min(requests, pool * workers)
+        parallel = min(busy, cores)
+        if parallel == cores:
+            return parallel, f"cores: {pool * workers} pool processes on {cores} cores shared with wrk"
+        return parallel, f"process pool: {busy} processes busy at once"
+    gil = language == "python"
+    parallel = min(requests, workers if gil else requests, cores)
+    if gil and parallel == workers and workers < cores:
+        return parallel, _per_worker(workers, "GIL: one core per process")
+    if gil and kind == "cpu_in_async":
+        return parallel, _per_worker(workers, "event loop busy computing: one request per worker")
+    return parallel, f"cores: {cores} shared with wrk" + (" (GIL: one per process)" if gil else "")
+
+
+def predict(kind: str, language: str, concurrency: str, workers: int, threads: int | None,
+            connections: int, service_s: float | None, cores: int, info: dict) -> Prediction | None:
+    """The row's ceiling, expected latency and bottleneck; None where no model applies."""
+    if not service_s or service_s <= 0:
+        return None
+    if kind in SLEEP_KINDS:
+        k, why = sleep_capacity(kind, concurrency, workers, threads, connections, info)
+    elif kind in CPU_KINDS:
+        k, why = cpu_capacity(kind, language, concurrency, workers, threads, connections,
+                              cores, info)
+    else:
+        return None
+    in_service = min(connections, k)
+    ceiling = in_service / service_s
+    latency = max(service_s, connections / ceiling)
+    return Prediction(ceiling, latency, k, why)
+
+
+def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> float | None:
+    """Completions per second once the first answers arrive and before the run's last second.
+
+    A closed-loop run sees its first completions only after one service time, and wrk's
+    first and last one-second buckets are partial; both would pull the rate down.
+    """
+    if not per_second:
+        return None
+    skip = 1 + (int(service_s) if service_s else 0)
+    middle = per_second[skip:-1]
+    if len(middle) < 2:
+        return None
+    return sum(middle) / len(middle)

@@ -1,0 +1,135 @@
+"""Servers as process groups: started fresh, waited for with a bound, stopped for certain.
+
+Each server runs in its own session, so one signal to its group reaches every process it
+made (gunicorn workers, process-pool children). Only processes started here are ever
+signalled, by their own group id.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+class ServerFailed(Exception):
+    """The server did not start, died or stopped answering; the message says why."""
+
+
+@dataclass
+class RunningServer:
+    proc: subprocess.Popen
+    port: int
+    argv: list[str]
+    log_path: Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def start_server(argv: list[str], port: int, cwd: Path, env: dict[str, str],
+                 log_path: Path) -> RunningServer:
+    """Start argv (already holding its port) as a new session; output goes to log_path."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env},
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:
+            raise ServerFailed(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
+    return RunningServer(proc, port, argv, log_path)
+
+
+def http_get(port: int, path: str, timeout_s: float) -> tuple[int, bytes, float]:
+    """(status, body, seconds) of one GET to 127.0.0.1:port."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    started = time.perf_counter()
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, body, time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def wait_ready(server: RunningServer, timeout_s: float) -> dict:
+    """Poll /info until it answers; return its JSON. Bounded by timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        code = server.proc.poll()
+        if code is not None:
+            tail = log_tail(server.log_path)
+            raise ServerFailed(f"server exited with status {code} before it was ready"
+                               + (f"; log tail:\n{tail}" if tail else ""))
+        try:
+            status, body, _ = http_get(server.port, "/info", timeout_s=2.0)
+            if status == 200:
+                info = json.loads(body)
+                if isinstance(info, dict):
+                    return info
+                last_error = "/info is not a JSON object"
+            else:
+                last_error = f"/info answered status {status}"
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            last_error = str(exc) or type(exc).__name__
+        time.sleep(0.05)
+    tail = log_tail(server.log_path)
+    raise ServerFailed(f"not ready within {timeout_s:g} s ({last_error})"
+                       + (f"; log tail:\n{tail}" if tail else ""))
+
+
+def stop_group(proc: subprocess.Popen, grace_s: float = 1.0) -> None:
+    """Stop the process group led by proc, and any descendant that left it.
+
+    SIGTERM first so servers can exit cleanly, then SIGKILL to the whole group: a
+    worker blocked in a long request would otherwise hold a graceful shutdown open.
+    """
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
+    pgid = proc.pid  # start_new_session made the leader's pid the group id
+    _killpg(pgid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        pass
+    _killpg(pgid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    for child in descendants:  # psutil checks identity, so a reused pid is never hit
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(descendants, timeout=2)
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_server(server: RunningServer) -> None:
+    stop_group(server.proc)

@@ -1,0 +1,86 @@
+"""A deliberately faulty implementation, one fault per --mode, for the runner's tests.
+
+good: a correct server; liar: sync_sleep answers at once while claiming it slept, and
+cpu_sync's loop returns after its first step (the seed's bug); exits-at-start;
+never-ready; crashes-mid-run (exits after a few requests); hangs (stops answering
+after the conformance request); wrong-status (500 for everything but /info).
+"""
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int, required=True)
+parser.add_argument("--mode", default="good")
+args = parser.parse_args()
+served = 0
+lock = threading.Lock()
+
+
+def cpu_work(n: int, honest: bool) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+        if not honest:
+            return total
+    return total
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        global served
+        url = urlparse(self.path)
+        query = {k: int(v[0]) for k, v in parse_qs(url.query).items()}
+        if url.path == "/info":
+            if args.mode == "never-ready":
+                return self.answer(503, {"error": "starting"})
+            return self.answer(200, {"impl": "faulty", "pid": os.getpid(), "cpu_count": os.cpu_count()})
+        with lock:
+            served += 1
+            count = served
+        if args.mode == "crashes-mid-run" and count > 3:
+            os._exit(3)
+        if args.mode == "hangs" and count > 1:
+            time.sleep(3600)
+        if args.mode == "wrong-status":
+            return self.answer(500, {"error": "broken on purpose"})
+        honest = args.mode != "liar"
+        if url.path == "/hello":
+            return self.answer(200, {"message": "hello"})
+        if url.path == "/sync_sleep":
+            ms = query["ms"]
+            started = time.perf_counter()
+            if honest:
+                time.sleep(ms / 1000)
+            slept = (time.perf_counter() - started) * 1000 if honest else float(ms)
+            return self.answer(200, {"kind": "sync_sleep", "ms": ms, "slept_ms": slept})
+        if url.path == "/cpu_sync":
+            n = query["n"]
+            return self.answer(200, {"kind": "cpu_sync", "n": n, "result": cpu_work(n, honest)})
+        return self.answer(404, {"error": "no such endpoint"})
+
+
+if args.mode == "exits-at-start":
+    print("fatal: configuration broken on purpose", file=sys.stderr)
+    sys.exit(1)
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
