@@ -1,0 +1,107 @@
+"""The one place that runs wrk: argv in, wrk's stdout, stderr and JSON report out.
+
+Parsing lives in `runner.wrkparse`; this module only starts the process, bounds the wait
+and makes sure wrk is gone afterwards. wrk runs in its own session so that one signal
+to its group stops it (and nothing else), whatever interrupted the wait.
+"""
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+LUA_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
+
+# beyond duration + timeout, wrk needs a moment to start its threads, join them and
+# run done(); 15 s is far more than that and far less than a hung run costs
+GRACE_S = 15.0
+
+
+class WrkMissing(RuntimeError):
+    """The wrk binary is not installed or not on PATH."""
+
+    def __init__(self, wrk: str = "wrk"):
+        super().__init__("wrk not found: install it with `apt-get install -y wrk` "
+                         "(or run `./just setup`)")
+        self.wrk = wrk
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    """What one wrk process left behind. json_text is None when the Lua report is missing."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    json_text: str | None
+    timed_out: bool = False  # killed at the hard bound; returncode is then negative
+
+
+def wrk_argv(url: str, *, threads: int, connections: int, duration_s: float,
+             timeout_s: float, wrk: str = "wrk") -> list[str]:
+    """The exact command line; -d and --timeout in whole seconds."""
+    return [wrk, "-t", str(threads), "-c", str(connections), "-d", f"{_seconds(duration_s)}s",
+            "--timeout", f"{_seconds(timeout_s)}s", "--latency", "-s", str(LUA_SCRIPT), url]
+
+
+def _seconds(value: float) -> int:
+    # wrk's option parser reads an integer only ("1.5s" is rejected), so a fraction
+    # is rounded up: a run is never shorter than asked
+    return max(1, math.ceil(value - 1e-9))
+
+
+def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
+            timeout_s: float, json_out: Path | str, wrk: str = "wrk") -> WrkRun:
+    """Run wrk once against url and wait for it, never longer than duration + timeout + 15 s.
+
+    The Lua report goes to json_out (an older file there is removed first, so a stale
+    report is never taken for this run's). On the bound, or on any exception while
+    waiting (KeyboardInterrupt included), wrk's process group is killed and reaped.
+    """
+    argv = wrk_argv(url, threads=threads, connections=connections, duration_s=duration_s,
+                    timeout_s=timeout_s, wrk=wrk)
+    if shutil.which(wrk) is None:
+        raise WrkMissing(wrk)
+    json_path = Path(json_out)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.unlink(missing_ok=True)
+    env = {**os.environ, "WRK_JSON_OUT": str(json_path)}
+    bound_s = _seconds(duration_s) + _seconds(timeout_s) + GRACE_S
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env, start_new_session=True,
+                                text=True, errors="replace")
+    except FileNotFoundError:
+        raise WrkMissing(wrk) from None
+    timed_out = False
+    try:
+        try:
+            stdout, stderr = proc.communicate(timeout=bound_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            stdout, stderr = proc.communicate(timeout=10)
+    finally:
+        if proc.returncode is None:  # interrupted while waiting: wrk is still running
+            _kill_group(proc)
+            proc.wait(timeout=10)
+    # the script opens "<json_out>.tmp" at start and renames it when done; a killed or
+    # failed run leaves it behind
+    Path(f"{json_path}.tmp").unlink(missing_ok=True)
+    try:
+        json_text = json_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        json_text = None
+    return WrkRun(tuple(argv), proc.returncode, stdout, stderr, json_text, timed_out)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    # start_new_session made wrk's pid its group id; only that group is signalled
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
