@@ -1,0 +1,36 @@
+"""The self-contained HTML report: the Markdown report's tables, sortable, with charts inline.
+
+One file that opens anywhere without a network: CSS, the sorting script and the SVG
+charts are all inside it. Autoescaping is on, so a stored name like
+`<script>alert(1)</script>` shows as text; only the charts (SVG that matplotlib wrote,
+with its text already XML-escaped) are inserted as markup.
+"""
+
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from . import view
+
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                          autoescape=True, undefined=jinja2.StrictUndefined,
+                          trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def inline_svg(svg: str) -> Markup:
+    """An SVG file's text without its XML prolog and doctype, ready to sit inside HTML."""
+    start = svg.find("<svg")
+    return Markup(svg[start:] if start >= 0 else "")
+
+
+def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
+    sections = [{"name": s.name, "title": s.title, "wrk": s.wrk, "rows": s.rows,
+                 "charts": [{"title": c.title, "svg": inline_svg(charts[c.name])}
+                            for c in s.charts if c.name in charts]}
+                for s in view.compute_sections(run, cases)]
+    return _ENV.get_template("report.html.j2").render(
+        suite=view.suite_name(run, cases), run_id=view.run_id(run, cases),
+        synthetic=bool(run.get("synthetic")), note=run.get("note"),
+        environment=view.environment_items(run, cases), columns=view.COLUMNS,
+        sections=sections, method=view.method_paragraphs(run, cases))

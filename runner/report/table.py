@@ -1,0 +1,88 @@
+"""Stored case files -> one table of numbers, the single source every report format reads.
+
+Each row is one case file: its identity and status, the number of measured repeats (runs
+with a wrk result), the spread of req/s over them, the median of each latency statistic
+over them, and wrk's error counters summed over them. Values stay in base units
+(seconds, counts, fractions); formatting for people is the renderers' job. Numbers come
+from each run's `wrk` dict, written by wrk's Lua `done()` hook: it has every statistic,
+where the parsed text output lacks the minimum and the percentiles above p99.
+"""
+
+import re
+
+import pandas as pd
+
+from ..kinds import KINDS
+from ..stats import median_or_none, summarize
+
+LATENCY_KEYS = ("mean", "p50", "p75", "p90", "p99", "max")
+# wrk's counter names -> report column suffixes; wrk's "status" counts non-2xx/3xx answers
+ERROR_KEYS = {"connect": "connect", "read": "read", "write": "write",
+              "timeout": "timeout", "status": "non2xx"}
+
+COLUMNS = (["scenario", "title", "impl", "server_label", "kind", "params", "status", "reason",
+            "runs", "rps_median", "rps_min", "rps_max", "rps_cv", "rps_too_wide"]
+           + [f"lat_{'avg' if k == 'mean' else k}" for k in LATENCY_KEYS]
+           + [f"err_{name}" for name in ERROR_KEYS.values()]
+           + ["note"])
+
+
+def format_params(params: dict | None) -> str:
+    """{'ms': 1000} -> 'ms=1000'."""
+    return " ".join(f"{key}={value}" for key, value in (params or {}).items())
+
+
+def compute_row(data: dict) -> dict:
+    """One case file (as stored) -> one row of COLUMNS."""
+    case = data.get("case") or {}
+    results = [run.get("wrk") or {} for run in data.get("runs") or []]
+    measured = [w for w in results if w.get("rps") is not None]
+    rps = summarize([w["rps"] for w in measured])
+    row = {
+        "scenario": case.get("scenario"), "title": case.get("title") or case.get("scenario"),
+        "impl": case.get("impl"), "server_label": case.get("server_label") or case.get("server"),
+        "kind": case.get("kind"), "params": format_params(case.get("params")),
+        "status": data.get("status"), "reason": data.get("reason"),
+        "runs": len(measured),  # repeats that produced a wrk result
+        "rps_median": rps.median, "rps_min": rps.min, "rps_max": rps.max, "rps_cv": rps.cv,
+        "rps_too_wide": rps.too_wide,
+        "note": case.get("note"),
+    }
+    for key in LATENCY_KEYS:
+        row[f"lat_{'avg' if key == 'mean' else key}"] = median_or_none(
+            [(w.get("latency_s") or {}).get(key) for w in measured])
+    for key, name in ERROR_KEYS.items():
+        counts = [(w.get("errors") or {}).get(key) for w in measured]
+        present = [c for c in counts if c is not None]
+        row[f"err_{name}"] = sum(present) if present else None
+    return row
+
+
+def _natural(text: str | None) -> tuple:
+    # "gunicorn-sync-w5" before "gunicorn-sync-w17", as a reader expects
+    return tuple(int(part) if part.isdigit() else part
+                 for part in re.split(r"(\d+)", text or ""))
+
+
+def _kind_order(kind: str | None) -> tuple:
+    # kinds in the contract's order (runner.kinds), unknown ones after, by name
+    order = list(KINDS)
+    return (order.index(kind), "") if kind in order else (len(order), kind or "")
+
+
+def build_rows(cases: list[dict]) -> pd.DataFrame:
+    """One row per stored case file, in COLUMNS, ordered for reading.
+
+    Order: scenarios as first seen in `cases`, then implementation, server label and
+    endpoint kind (names compared naturally, kinds in the contract's order), then params.
+    """
+    rows = [compute_row(data) for data in cases]
+    scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
+    rows.sort(key=lambda r: (scenarios.index(r["scenario"]), _natural(r["impl"]),
+                             _natural(r["server_label"]), _kind_order(r["kind"]),
+                             _natural(r["params"])))
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    counts = [c for c in COLUMNS if c.startswith("err_")]
+    floats = [c for c in COLUMNS if c.startswith(("rps_", "lat_")) and c != "rps_too_wide"]
+    return frame.astype({**{c: "Int64" for c in counts}, **{c: "float64" for c in floats},
+                         "runs": "int64", "rps_too_wide": "bool"})
