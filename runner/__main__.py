@@ -62,7 +62,7 @@ def cmd_bench(args) -> int:
     for record in failed:
         console.print(f"FAILED {record['case']['id']}: {record['reason'].splitlines()[0]}")
     if not args.no_report:
-        for path in write_reports(run_dir, Path(args.out)):
+        for path in write_reports(run_dir, Path(args.out), on_problem=_skipped):
             console.print(f"wrote {path}")
     console.print(f"{len(records)} cases measured, {len(failed)} failed; raw results in {run_dir}")
     return 0
@@ -86,7 +86,8 @@ def cmd_verify(args) -> int:
             if not case.available or key in seen:
                 continue
             seen.add(key)
-            reason, elapsed = bench.verify_case(case, impls[case.impl], Path(tmp))
+            reason, elapsed = bench.verify_case(case, impls[case.impl], Path(tmp),
+                                                suite.suite.ready_timeout)
             label = f"{case.impl} {case.server_label} {case.path}"
             if reason:
                 failures += 1
@@ -107,9 +108,13 @@ def cmd_report(args) -> int:
         run_dir = Path(name) if Path(name).is_dir() else latest_run_dir(raw, name)
         if run_dir is None:
             raise BenchError(f"no stored run of suite {name!r}", file=str(raw))
-        for path in write_reports(run_dir, Path(args.out)):
+        for path in write_reports(run_dir, Path(args.out), on_problem=_skipped):
             console.print(f"wrote {path}")
     return 0
+
+
+def _skipped(problem: str) -> None:
+    console.print(f"skipped: {problem}")
 
 
 def cmd_list(args) -> int:
@@ -133,25 +138,27 @@ def cmd_list(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--impls", default=str(REPO / "impls"), help="folder of implementations")
+    common.add_argument("--raw-dir", default=str(REPO / "reports" / "raw"),
+                        help="where raw results are stored (default: reports/raw)")
+    common.add_argument("--out", default=str(REPO / "reports"),
+                        help="where reports are written (default: reports)")
     parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__.splitlines()[0])
-    parser.add_argument("--impls", default=str(REPO / "impls"), help="folder of implementations")
-    parser.add_argument("--raw-dir", default=str(REPO / "reports" / "raw"),
-                        help="where raw results are stored")
-    parser.add_argument("--out", default=str(REPO / "reports"), help="where reports are written")
     sub = parser.add_subparsers(dest="command", required=True)
-    bench = sub.add_parser("bench", help="measure a suite and render its report")
+    bench = sub.add_parser("bench", parents=[common], help="measure a suite and render its report")
     bench.add_argument("suite", help="suite name (default, quick, ...; all = default) or YAML path")
     bench.add_argument("--resume", action="store_true",
                        help="continue the latest run of this suite, skipping measured cases")
     bench.add_argument("--no-report", action="store_true", help="only store raw results")
     bench.set_defaults(func=cmd_bench)
-    verify = sub.add_parser("verify", help="conformance check of every case, no load")
+    verify = sub.add_parser("verify", parents=[common], help="conformance check of every case, no load")
     verify.add_argument("suite")
     verify.set_defaults(func=cmd_verify)
-    report = sub.add_parser("report", help="render reports from stored raw results")
+    report = sub.add_parser("report", parents=[common], help="render reports from stored raw results")
     report.add_argument("suites", nargs="*", help="suite names or run folders (default: all)")
     report.set_defaults(func=cmd_report)
-    lister = sub.add_parser("list", help="implementations, servers, endpoints and suites")
+    lister = sub.add_parser("list", parents=[common], help="implementations, servers, endpoints and suites")
     lister.set_defaults(func=cmd_list)
     return parser
 

@@ -19,13 +19,13 @@ from .check import check_answer
 from .env import collect_environment, utc_now
 from .errors import BenchError
 from .manifest import Impl
-from .procs import ServerFailed, free_port, log_tail, http_get, start_server, stop_server, wait_ready
+from .procs import (ServerFailed, free_port, http_get, log_tail, start_server, stop_server,
+                    wait_ready, with_log)
 from .results import FORMAT, VERSION, case_file, write_json
-from .suite import Case, LoadedSuite
+from .suite import Case, LoadedSuite, Suite
 from .wrk import run_wrk
 from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
 
-READY_TIMEOUT_S = 30.0
 # a kind answering faster than this is warmed up with wrk; slower ones are warmed by
 # their conformance request alone (a warm-up load would leave queued work behind)
 WARMUP_BELOW_S = 0.05
@@ -128,7 +128,7 @@ def server_argv(impl: Impl, case: Case, port: int) -> list[str]:
 
 
 @contextmanager
-def checked_server(case: Case, impl: Impl, log_path: Path):
+def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float):
     """A fresh server for case that passed the conformance check: (server, info, seconds)."""
     port = free_port()
     argv = server_argv(impl, case, port)
@@ -139,7 +139,7 @@ def checked_server(case: Case, impl: Impl, log_path: Path):
         raise CaseFailed(str(exc)) from None
     try:
         try:
-            info = wait_ready(server, READY_TIMEOUT_S)
+            info = wait_ready(server, ready_timeout_s)
         except ServerFailed as exc:
             raise CaseFailed(str(exc)) from None
         check_timeout = case.params.get("ms", 0) / 1000 + 60
@@ -155,14 +155,15 @@ def checked_server(case: Case, impl: Impl, log_path: Path):
         stop_server(server)
 
 
-def measure_once(case: Case, impl: Impl, warmup_s: float, work_dir: Path, index: int) -> dict:
+def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index: int) -> dict:
     """One measurement on a fresh server: start, check, warm up, wrk, stop."""
     slug = case.id.replace("/", "__")
     logs = work_dir / "logs"
     log_path = logs / f"{slug}.r{index}.log"
     started_at = utc_now()
     wrk = case.wrk
-    with checked_server(case, impl, log_path) as (server, info, elapsed):
+    warmup_s = settings.warmup
+    with checked_server(case, impl, log_path, settings.ready_timeout) as (server, info, elapsed):
         url = f"http://127.0.0.1:{server.port}{case.path}"
         if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
             run_wrk(url, threads=wrk.threads, connections=wrk.threads, duration_s=warmup_s,
@@ -172,8 +173,8 @@ def measure_once(case: Case, impl: Impl, warmup_s: float, work_dir: Path, index:
                        json_out=logs / f"{slug}.r{index}.wrk.json")
         exit_code = server.proc.poll()
     if exit_code is not None:
-        raise CaseFailed(f"server exited during the measurement with status {exit_code}; "
-                         f"log tail:\n{log_tail(log_path)}")
+        raise CaseFailed(with_log(f"server exited during the measurement with status {exit_code}",
+                                  log_path))
     if done.returncode != 0 or done.json_text is None:
         raise CaseFailed(f"wrk exited with {done.returncode}: {done.stderr.strip()[:300]}")
     try:
@@ -181,17 +182,22 @@ def measure_once(case: Case, impl: Impl, warmup_s: float, work_dir: Path, index:
         text = parse_wrk_text(done.stdout)
     except WrkParseError as exc:
         raise CaseFailed(f"cannot read wrk's output: {exc}") from None
+    if lua["requests"] == 0:
+        errors = ", ".join(f"{v} {k}" for k, v in lua["errors"].items() if v) or "no errors"
+        raise CaseFailed(f"no request completed in {wrk.duration:g} s ({errors}); "
+                         "the server hangs or is far slower than the run")
     return {"index": index, "started_at": started_at, "server_argv": server.argv,
             "wrk_argv": list(done.argv), "info": info, "check": {"latency_s": elapsed},
             "wrk": lua, "text": text, "text_raw": done.stdout,
             "disagreements": compare_text_json(text, lua)}
 
 
-def verify_case(case: Case, impl: Impl, work_dir: Path) -> tuple[str | None, float | None]:
+def verify_case(case: Case, impl: Impl, work_dir: Path,
+                ready_timeout_s: float) -> tuple[str | None, float | None]:
     """Conformance only: (reason it failed or None, seconds the checked request took)."""
     log_path = work_dir / (case.id.replace("/", "__") + ".verify.log")
     try:
-        with checked_server(case, impl, log_path) as (_, _, elapsed):
+        with checked_server(case, impl, log_path, ready_timeout_s) as (_, _, elapsed):
             return None, elapsed
     except CaseFailed as exc:
         return str(exc), None
@@ -221,7 +227,7 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
     repeats = suite.suite.repeats
     for repeat in range(repeats):
         try:
-            run = measure_once(case, impl, suite.suite.warmup, run_dir, repeat)
+            run = measure_once(case, impl, suite.suite, run_dir, repeat)
         except CaseFailed as exc:
             record.update(status="failed", reason=str(exc))
             write_json(path, record)

@@ -34,8 +34,14 @@ def _argv(value: list) -> list[str]:
     return [str(v) for v in value]
 
 
+Concurrency = Literal["event-loop", "thread-per-request", "threads", "goroutines"]
+
+
 class Server(_Strict):
     argv: Argv
+    # how one worker holds requests in service, for the model: an asyncio event loop, a
+    # new thread per request, a fixed number of threads, a goroutine per request
+    concurrency: Concurrency
     workers: int | Literal["auto"] = Field(1)
     threads: int | None = None
     note: str | None = None

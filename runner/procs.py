@@ -36,6 +36,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def with_log(message: str, path: Path) -> str:
+    """message, the log's last line beside it, and the log's tail below."""
+    tail = log_tail(path)
+    if not tail:
+        return message
+    return f"{message} (log: {tail.splitlines()[-1].strip()})\nlog tail:\n{tail}"
+
+
 def log_tail(path: Path, lines: int = 15) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -78,9 +86,8 @@ def wait_ready(server: RunningServer, timeout_s: float) -> dict:
     while time.monotonic() < deadline:
         code = server.proc.poll()
         if code is not None:
-            tail = log_tail(server.log_path)
-            raise ServerFailed(f"server exited with status {code} before it was ready"
-                               + (f"; log tail:\n{tail}" if tail else ""))
+            raise ServerFailed(with_log(f"server exited with status {code} before it was ready",
+                                        server.log_path))
         try:
             status, body, _ = http_get(server.port, "/info", timeout_s=2.0)
             if status == 200:
@@ -93,9 +100,8 @@ def wait_ready(server: RunningServer, timeout_s: float) -> dict:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             last_error = str(exc) or type(exc).__name__
         time.sleep(0.05)
-    tail = log_tail(server.log_path)
-    raise ServerFailed(f"not ready within {timeout_s:g} s ({last_error})"
-                       + (f"; log tail:\n{tail}" if tail else ""))
+    raise ServerFailed(with_log(f"not ready within {timeout_s:g} s ({last_error})",
+                                server.log_path))
 
 
 def stop_group(proc: subprocess.Popen, grace_s: float = 1.0) -> None:

@@ -37,7 +37,15 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+def parse_whole_seconds(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds != int(seconds):
+        raise ValueError("expected whole seconds (wrk reads -d and --timeout as integers)")
+    return seconds
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+WrkDuration = Annotated[float, BeforeValidator(parse_whole_seconds)]
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 
 
@@ -48,15 +56,15 @@ class _Strict(BaseModel):
 class WrkOverrides(_Strict):
     threads: PositiveInt | None = None
     connections: PositiveInt | None = None
-    duration: Duration | None = None
-    timeout: Duration | None = None
+    duration: WrkDuration | None = None
+    timeout: WrkDuration | None = None
 
 
 class WrkSettings(_Strict):
     threads: PositiveInt
     connections: PositiveInt
-    duration: Duration
-    timeout: Duration
+    duration: WrkDuration
+    timeout: WrkDuration
 
     def merged(self, over: WrkOverrides | None) -> "WrkSettings":
         if over is None:
@@ -105,7 +113,8 @@ class Suite(_Strict):
     description: str | None = None
     wrk: WrkSettings
     repeats: PositiveInt = 3
-    warmup: Duration = 2.0
+    warmup: WrkDuration | Literal[0] = 2.0
+    ready_timeout: Duration = 30.0    # how long a server may take to answer /info
     targets: list[Target] = Field(min_length=1)
     scenarios: list[Scenario] = Field(min_length=1)
 

@@ -13,8 +13,10 @@ setup: []
 servers:
   main:
     argv: [python3, server.py, --port, "{{port}}"]
+    concurrency: threads
   pool:
     argv: [python3, server.py, --port, "{{port}}", --workers, "{{workers}}"]
+    concurrency: threads
     workers: auto
 endpoints:
   hello: {{}}

@@ -23,7 +23,7 @@ scenarios:
     params: {ms: 100}
   - name: hello
     kinds: [hello]
-    wrk: {duration: 500ms}
+    wrk: {duration: 1m}
 """
 
 
@@ -47,7 +47,7 @@ def test_plan_expands_targets_servers_workers_and_kinds(fake_impls):
     na = by_id["sleep/beta/main/async_sleep"]
     assert not na.available and na.reason == "beta does not serve async_sleep"
     hello = by_id["hello/beta/main/hello"]
-    assert hello.path == "/hello" and hello.wrk.duration == 0.5 and hello.wrk.threads == 2
+    assert hello.path == "/hello" and hello.wrk.duration == 60 and hello.wrk.threads == 2
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -85,6 +85,8 @@ BAD_SUITES = [
      "s.yaml:11: scenarios[0].params: kind 'sync_sleep' needs the parameter 'ms'"),
     (GOOD.replace("servers: [main]", "servers: [{name: main, workers: 3}]"),
      "s.yaml:7: targets[1].servers[0]: server 'main' of beta has no {workers} placeholder"),
+    (GOOD.replace("duration: 2s", "duration: 1500ms"),
+     "s.yaml:1: wrk.duration: expected whole seconds (wrk reads -d and --timeout as integers)"),
     ("- just a list\n", "s.yaml: expected a mapping with keys wrk, targets and scenarios"),
     (GOOD.replace("  - name: hello", "  - name: sleep"), "s.yaml:12: scenarios[1].name: duplicate scenario name 'sleep'"),
 ]
@@ -102,7 +104,7 @@ def test_cli_bad_suite_exits_2_without_traceback(tmp_path, fake_impls, capsys):
     suite = tmp_path / "broken.yaml"
     suite.write_text(GOOD.replace("repeats: 3", "repeats: 3\ncolour: blue"))
     raw = tmp_path / "raw"
-    code = main(["--impls", str(fake_impls), "--raw-dir", str(raw), "bench", str(suite)])
+    code = main(["bench", str(suite), "--impls", str(fake_impls), "--raw-dir", str(raw)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip() == f"error: {suite}:3: colour: unknown key"
@@ -113,10 +115,10 @@ def test_cli_bad_suite_exits_2_without_traceback(tmp_path, fake_impls, capsys):
 BAD_MANIFESTS = [
     (lambda m: m.replace("framework: fake\n", ""), "impl.yaml:1: framework: required key is missing"),
     (lambda m: m.replace("  hello: {}", "  hello: {}\n  teleport: {}"),
-     "impl.yaml:11: endpoints: unknown endpoint kind 'teleport'"),
-    (lambda m: m.replace('--port, "{port}"]\n  pool', '--port]\n  pool'),
+     "impl.yaml:13: endpoints: unknown endpoint kind 'teleport'"),
+    (lambda m: m.replace('--port, "{port}"]', '--port]', 1),
      "impl.yaml:7: servers.main.argv: argv must contain the {port} placeholder"),
-    (lambda m: m.replace("workers: auto", "workers: 0"), "impl.yaml:10: servers.pool.workers: expected a positive number (got 0)"),
+    (lambda m: m.replace("workers: auto", "workers: 0"), "impl.yaml:12: servers.pool.workers: expected a positive number (got 0)"),
     (lambda m: m.replace("setup: []", "setup: make"), "impl.yaml:4: setup: Input should be a valid list"),
     (lambda m: m.replace("name: alpha", "name: beta"), "impl.yaml:1: name: duplicate implementation name 'beta'"),
 ]
