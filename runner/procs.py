@@ -79,8 +79,25 @@ def http_get(port: int, path: str, timeout_s: float) -> tuple[int, bytes, float]
         conn.close()
 
 
+def port_was_taken(server: RunningServer) -> bool:
+    """Did the server fail because its port was in use?"""
+    return "address already in use" in log_tail(server.log_path, 50).lower()
+
+
+def _is_ours(server: RunningServer, pid: object) -> bool:
+    if pid == server.proc.pid:
+        return True
+    try:
+        return pid in {p.pid for p in psutil.Process(server.proc.pid).children(recursive=True)}
+    except psutil.Error:
+        return False
+
+
 def wait_ready(server: RunningServer, timeout_s: float) -> dict:
-    """Poll /info until it answers; return its JSON. Bounded by timeout_s."""
+    """Poll /info until our server answers it; return its JSON. Bounded by timeout_s.
+
+    An answer from a pid outside our process tree means another program holds the port.
+    """
     deadline = time.monotonic() + timeout_s
     last_error = "no answer"
     while time.monotonic() < deadline:
@@ -93,6 +110,9 @@ def wait_ready(server: RunningServer, timeout_s: float) -> dict:
             if status == 200:
                 info = json.loads(body)
                 if isinstance(info, dict):
+                    if "pid" in info and not _is_ours(server, info["pid"]):
+                        raise ServerFailed(f"port {server.port} is answered by another "
+                                           f"process (pid {info['pid']}): address already in use")
                     return info
                 last_error = "/info is not a JSON object"
             else:

@@ -144,6 +144,7 @@ class Case:
     framework: str
     server: str
     server_label: str
+    concurrency: str
     workers: int
     threads: int | None
     kind: str
@@ -158,7 +159,7 @@ class Case:
         return {"id": self.id, "scenario": self.scenario, "title": self.title,
                 "impl": self.impl, "language": self.language, "framework": self.framework,
                 "server": self.server, "server_label": self.server_label,
-                "workers": self.workers, "threads": self.threads, "kind": self.kind,
+                "concurrency": self.concurrency, "workers": self.workers, "threads": self.threads, "kind": self.kind,
                 "params": dict(self.params), "path": self.path, "note": self.note}
 
 
@@ -245,7 +246,8 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             id=case_id, scenario=scenario.name,
                             title=scenario.title or scenario.name, impl=impl.name,
                             language=manifest.language, framework=manifest.framework,
-                            server=ref.name, server_label=label, workers=workers,
+                            server=ref.name, server_label=label,
+                            concurrency=server.concurrency, workers=workers,
                             threads=server.threads, kind=kind, params=params,
                             path=endpoint_path(kind, params),
                             note=(endpoint.note if endpoint else None) or server.note,

@@ -1,0 +1,104 @@
+"""Resource use while wrk runs: the server's whole process tree, and wrk itself.
+
+Threads versus processes is one of the seeds' claims about memory, and a load generator
+that saturates its cores measures itself rather than the server; both need numbers. A
+background thread samples with psutil every `interval` seconds.
+"""
+
+import threading
+import time
+
+import psutil
+
+
+def _cpu(proc: psutil.Process) -> float | None:
+    try:
+        times = proc.cpu_times()
+        return times.user + times.system
+    except psutil.Error:
+        return None
+
+
+class TreeSampler:
+    """Samples the process tree under `root_pid` and the runner's wrk children."""
+
+    def __init__(self, root_pid: int, interval: float = 0.25):
+        self.root = psutil.Process(root_pid)
+        self.interval = interval
+        self.first_cpu: dict[int, float] = {}
+        self.last_cpu: dict[int, float] = {}
+        self.wrk_first: dict[int, float] = {}
+        self.wrk_last: dict[int, float] = {}
+        self.rss: list[int] = []
+        self.processes_max = 0
+        self.threads_max = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._started = 0.0
+        self._wall = 0.0
+
+    def __enter__(self) -> "TreeSampler":
+        self._started = time.monotonic()
+        self._sample()  # baseline: CPU the server spent before the run is not counted
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._wall = time.monotonic() - self._started
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        try:
+            procs = [self.root] + self.root.children(recursive=True)
+        except psutil.Error:
+            procs = []
+        rss = threads = alive = 0
+        for proc in procs:
+            cpu = _cpu(proc)
+            if cpu is None:
+                continue
+            try:
+                rss += proc.memory_info().rss
+                threads += proc.num_threads()
+            except psutil.Error:
+                continue
+            alive += 1
+            self.first_cpu.setdefault(proc.pid, cpu if not self.rss else 0.0)
+            self.last_cpu[proc.pid] = cpu
+        if alive:
+            self.rss.append(rss)
+            self.processes_max = max(self.processes_max, alive)
+            self.threads_max = max(self.threads_max, threads)
+        try:
+            runner_children = psutil.Process().children()
+        except psutil.Error:
+            runner_children = []
+        for proc in runner_children:
+            try:
+                if proc.name() != "wrk":
+                    continue
+            except psutil.Error:
+                continue
+            cpu = _cpu(proc)
+            if cpu is not None:
+                self.wrk_first.setdefault(proc.pid, 0.0)  # wrk starts after the sampler
+                self.wrk_last[proc.pid] = cpu
+
+    def result(self) -> dict:
+        server_cpu = sum(self.last_cpu[p] - self.first_cpu[p] for p in self.last_cpu)
+        wrk_cpu = sum(self.wrk_last[p] - self.wrk_first[p] for p in self.wrk_last)
+        return {
+            "wall_s": self._wall,
+            "server_cpu_s": server_cpu,
+            "server_rss_peak_bytes": max(self.rss) if self.rss else None,
+            "server_rss_mean_bytes": sum(self.rss) / len(self.rss) if self.rss else None,
+            "server_processes_max": self.processes_max,
+            "server_threads_max": self.threads_max,
+            "wrk_cpu_s": wrk_cpu,
+            "samples": len(self.rss),
+        }
