@@ -8,8 +8,10 @@ it started and keeps every result already written.
 
 import http.client
 import json
+import os
 import shutil
 import subprocess
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,8 +20,10 @@ from pathlib import Path
 from .check import check_answer
 from .kinds import SLEEP_KINDS
 from .env import collect_environment, utc_now
+from .interference import align, summarize_probe
 from .errors import BenchError
 from .manifest import Impl
+from .model import plan_warnings
 from .procs import (ServerFailed, free_port, http_get, log_tail, start_server, stop_server,
                     port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
@@ -74,6 +78,8 @@ def planned_seconds(case: Case, repeats: int, warmup_s: float) -> float:
     if not case.available:
         return 0.0
     check_s = case.params.get("ms", 0) / 1000
+    if case.type == "interference":
+        return repeats * (case.before_s + case.wrk.duration + case.after_s + check_s + 1.5)
     return repeats * (case.wrk.duration + min(warmup_s, 2.0) + check_s + 1.5)
 
 
@@ -172,6 +178,23 @@ def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: floa
         stop_server(server)
 
 
+def _read_wrk(done, what: str) -> tuple[dict, dict]:
+    """(Lua report, text report) of a finished wrk run, or CaseFailed with the reason."""
+    if done.returncode != 0 or done.json_text is None:
+        raise CaseFailed(f"{what} wrk exited with {done.returncode}: {done.stderr.strip()[:300]}")
+    try:
+        return parse_wrk_json(done.json_text), parse_wrk_text(done.stdout)
+    except WrkParseError as exc:
+        raise CaseFailed(f"cannot read {what} wrk's output: {exc}") from None
+
+
+def _require_completions(lua: dict, duration_s: float, what: str) -> None:
+    if lua["requests"] == 0:
+        errors = ", ".join(f"{v} {k}" for k, v in lua["errors"].items() if v) or "no errors"
+        raise CaseFailed(f"no {what}request completed in {duration_s:g} s ({errors}); "
+                         "the server hangs or is far slower than the run")
+
+
 def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index: int) -> dict:
     """One measurement on a fresh server: start, check, warm up, wrk, stop."""
     slug = case.id.replace("/", "__")
@@ -180,35 +203,75 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
     started_at = utc_now()
     wrk = case.wrk
     warmup_s = settings.warmup
+    probe = None
     with checked_server(case, impl, log_path, settings.ready_timeout) as (server, info, elapsed):
         url = f"http://127.0.0.1:{server.port}{case.path}"
-        if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
-            run_wrk(url, threads=wrk.threads, connections=wrk.threads, duration_s=warmup_s,
-                    timeout_s=wrk.timeout, json_out=logs / f"{slug}.warmup.json")
-        with TreeSampler(server.proc.pid) as sampler:
-            done = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
-                           duration_s=wrk.duration, timeout_s=wrk.timeout,
-                           json_out=logs / f"{slug}.r{index}.wrk.json")
+        if case.type == "interference":
+            heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}")
+            done = heavy
+        else:
+            if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
+                run_wrk(url, threads=wrk.threads, connections=wrk.threads, duration_s=warmup_s,
+                        timeout_s=wrk.timeout, json_out=logs / f"{slug}.warmup.json")
+            with TreeSampler(server.proc.pid) as sampler:
+                done = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
+                               duration_s=wrk.duration, timeout_s=wrk.timeout,
+                               json_out=logs / f"{slug}.r{index}.wrk.json")
         exit_code = server.proc.poll()
     if exit_code is not None:
         raise CaseFailed(with_log(f"server exited during the measurement with status {exit_code}",
                                   log_path))
-    if done.returncode != 0 or done.json_text is None:
-        raise CaseFailed(f"wrk exited with {done.returncode}: {done.stderr.strip()[:300]}")
+    lua, text = _read_wrk(done, "the")
+    run = {"index": index, "started_at": started_at, "server_argv": server.argv,
+           "wrk_argv": list(done.argv), "info": info, "check": {"service_s": elapsed},
+           "wrk": lua, "text": text, "text_raw": done.stdout,
+           "disagreements": compare_text_json(text, lua)}
+    if probe is None:
+        _require_completions(lua, wrk.duration, "")
+        run["resources"] = sampler.result()
+    else:
+        probe_lua, probe_text = _read_wrk(probe, "the probe's")
+        _require_completions(probe_lua, case.before_s + wrk.duration + case.after_s, "probe ")
+        run["probe"] = {"wrk_argv": list(probe.argv), "wrk": probe_lua, "text": probe_text,
+                        "text_raw": probe.stdout,
+                        "disagreements": compare_text_json(probe_text, probe_lua)}
+        run["timeline"] = align(probe_lua, lua)
+    return run
+
+
+def _interfere(case: Case, server, url: str, prefix: Path):
+    """The probe for the whole window, the heavy load in its middle: (heavy, probe) runs."""
+    status, body, elapsed = http_get(server.port, case.probe_path, 10.0)
+    problems = check_answer(case.probe, {}, status, body, elapsed)
+    if problems:
+        raise CaseFailed(f"conformance check of the probe {case.probe_path} failed: "
+                         + "; ".join(problems))
+    wrk = case.wrk
+    total = case.before_s + wrk.duration + case.after_s
+    probe_url = f"http://127.0.0.1:{server.port}{case.probe_path}"
+    stop = threading.Event()
+    outcome: dict = {}
+
+    def probe() -> None:
+        # the probe waits as long as the window lasts: a stalled server shows as a gap
+        # in its completions, not as a timeout error
+        outcome["run"] = run_wrk(probe_url, threads=1, connections=1, duration_s=total,
+                                 timeout_s=total, json_out=f"{prefix}.probe.json", stop=stop)
+
+    thread = threading.Thread(target=probe, name="probe")
+    thread.start()
     try:
-        lua = parse_wrk_json(done.json_text)
-        text = parse_wrk_text(done.stdout)
-    except WrkParseError as exc:
-        raise CaseFailed(f"cannot read wrk's output: {exc}") from None
-    if lua["requests"] == 0:
-        errors = ", ".join(f"{v} {k}" for k, v in lua["errors"].items() if v) or "no errors"
-        raise CaseFailed(f"no request completed in {wrk.duration:g} s ({errors}); "
-                         "the server hangs or is far slower than the run")
-    return {"index": index, "started_at": started_at, "server_argv": server.argv,
-            "wrk_argv": list(done.argv), "info": info, "check": {"service_s": elapsed},
-            "resources": sampler.result(),
-            "wrk": lua, "text": text, "text_raw": done.stdout,
-            "disagreements": compare_text_json(text, lua)}
+        time.sleep(case.before_s)
+        heavy = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
+                        duration_s=wrk.duration, timeout_s=wrk.timeout,
+                        json_out=f"{prefix}.heavy.json")
+        thread.join(timeout=total + 60)
+    finally:
+        stop.set()  # only matters when interrupted: the probe's wrk is killed at once
+        thread.join(timeout=30)
+    if "run" not in outcome:
+        raise CaseFailed("the probe's wrk did not finish")
+    return heavy, outcome["run"]
 
 
 def verify_case(case: Case, impl: Impl, work_dir: Path,
@@ -259,8 +322,12 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
         write_json(path, record)
         progress.advance(planned_seconds(case, 1, suite.suite.warmup))
         wrk = run["wrk"]
-        progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: "
-                             f"{wrk['rps']:.1f} req/s, {wrk['requests']} requests")
+        summary = f"{wrk['rps']:.1f} req/s, {wrk['requests']} requests"
+        if "timeline" in run:
+            probe = summarize_probe(run["timeline"], run["probe"]["wrk"])
+            summary += (f"; probe {probe['before_rps']} req/s before, lowest "
+                        f"{probe['during_min_rps']} req/s during")
+        progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: {summary}")
     return record
 
 
@@ -280,10 +347,30 @@ def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set
     return done
 
 
+def method_checks(cases: list[Case], cores: int) -> tuple[list[str], list[str]]:
+    """(warnings, errors) about the method, one line per case, before anything starts."""
+    warnings, errors = [], []
+    for case in cases:
+        if not case.available:
+            continue
+        for level, message in plan_warnings(
+                case.kind, case.language, case.concurrency, case.workers, case.threads,
+                case.wrk.threads, case.wrk.connections, case.wrk.duration, case.wrk.timeout,
+                case.params.get("ms"), cores):
+            (errors if level == "error" else warnings).append(f"{case.id}: {message}")
+    return warnings, errors
+
+
 def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run_dir: Path,
               repo: Path, console, resume: bool = False) -> list[dict]:
     used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
     check_tools(used)
+    warnings, errors = method_checks(cases, os.cpu_count() or 1)
+    if errors:
+        raise BenchError(f"{errors[0]}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+                         file=suite.file)
+    for warning in warnings:
+        console.print(f"warning: {warning}", highlight=False)
     run_dir.mkdir(parents=True, exist_ok=True)
     run_id = run_dir.name
     skip = completed_cases(run_dir, suite, cases) if resume else set()

@@ -125,3 +125,38 @@ def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> f
     if len(middle) < 2:
         return None
     return sum(middle) / len(middle)
+
+
+def plan_warnings(case_kind: str, language: str, concurrency: str, workers: int,
+                  threads: int | None, wrk_threads: int, connections: int, duration_s: float,
+                  timeout_s: float, sleep_ms: int | None, cores: int) -> list[tuple[str, str]]:
+    """Method checks before a run: ("warning" | "error", message) pairs.
+
+    Only sleeps have a service time known in advance (their `ms`); the model's defaults
+    stand in for the facts a server reports at run time.
+    """
+    out = []
+    if connections % wrk_threads:
+        used = connections // wrk_threads * wrk_threads
+        out.append(("warning", f"-c {connections} is not a multiple of -t {wrk_threads}: wrk "
+                               f"opens {connections // wrk_threads} per thread, {used} in all"))
+    if sleep_ms is None:
+        return out
+    service_s = sleep_ms / 1000
+    if service_s >= duration_s:
+        out.append(("error", f"one request takes {service_s:g} s, the run lasts only "
+                             f"{duration_s:g} s: nothing could complete"))
+        return out
+    prediction = predict(case_kind, language, concurrency, workers, threads, connections,
+                         service_s, cores, {"cpu_count": cores})
+    if prediction is None:
+        return out
+    if timeout_s < prediction.latency_s:
+        out.append(("warning", f"--timeout {timeout_s:g} s is below the expected latency "
+                               f"{prediction.latency_s:.3g} s: slow answers count as timeouts "
+                               "and drop out of the latency figures"))
+    if prediction.latency_s > duration_s:
+        out.append(("warning", f"expected latency {prediction.latency_s:.3g} s exceeds the "
+                               f"{duration_s:g} s run: requests still queued at the end never "
+                               f"count ({prediction.bottleneck})"))
+    return out

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_validator,
+                      model_validator)
 
 from .errors import BenchError
 from .kinds import KINDS, endpoint_path
@@ -93,11 +94,28 @@ class Target(_Strict):
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str | None = None
-    type: Literal["load"] = "load"
+    # load: wrk against each kind; interference: a one-connection probe to `probe` while
+    # each kind runs as the heavy load (with `wrk`, for its `duration`) between
+    # `before` and `after` seconds of probe alone
+    type: Literal["load", "interference"] = "load"
     kinds: list[str] = Field(min_length=1)
     params: dict[Literal["ms", "n", "items"], PositiveInt] = {}
     targets: list[Target] | None = None
     wrk: WrkOverrides | None = None
+    probe: str | None = None
+    before: WrkDuration | None = None
+    after: WrkDuration | None = None
+
+    @model_validator(mode="after")
+    def _interference_keys(self) -> "Scenario":
+        extra = [k for k in ("probe", "before", "after") if getattr(self, k) is not None]
+        if self.type == "load" and extra:
+            raise ValueError(f"{extra[0]} is only for scenarios of type interference")
+        if self.type == "interference":
+            probe = self.probe or "hello"
+            if probe not in KINDS or KINDS[probe] is not None:
+                raise ValueError(f"probe must be a kind without parameters (hello), got {probe!r}")
+        return self
 
     @field_validator("kinds")
     @classmethod
@@ -154,9 +172,23 @@ class Case:
     wrk: WrkSettings
     available: bool = True
     reason: str | None = None
+    type: str = "load"
+    probe: str | None = None         # interference only: the probe's kind
+    before_s: float = 0.0
+    after_s: float = 0.0
+
+    @property
+    def probe_path(self) -> str | None:
+        return endpoint_path(self.probe, {}) if self.probe else None
 
     def record(self) -> dict:
+        extra = {}
+        if self.type == "interference":
+            extra = {"probe": {"kind": self.probe, "path": self.probe_path},
+                     "timing": {"before_s": self.before_s, "during_s": self.wrk.duration,
+                                "after_s": self.after_s}}
         return {"id": self.id, "scenario": self.scenario, "title": self.title,
+                "type": self.type, **extra,
                 "impl": self.impl, "language": self.language, "framework": self.framework,
                 "server": self.server, "server_label": self.server_label,
                 "concurrency": self.concurrency, "workers": self.workers, "threads": self.threads, "kind": self.kind,
@@ -237,6 +269,16 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                     label = f"{ref.name}-w{workers}" if templated else ref.name
                     for kind in scenario.kinds:
                         endpoint = manifest.endpoints.get(kind)
+                        available = endpoint is not None
+                        reason = None if available else f"{impl.name} does not serve {kind}"
+                        interference = {}
+                        if scenario.type == "interference":
+                            probe = scenario.probe or "hello"
+                            interference = {"type": "interference", "probe": probe,
+                                            "before_s": scenario.before or 3.0,
+                                            "after_s": scenario.after or 3.0}
+                            if probe not in manifest.endpoints and available:
+                                available, reason = False, f"{impl.name} does not serve {probe}"
                         params = {KINDS[kind]: scenario.params[KINDS[kind]]} if KINDS[kind] else {}
                         case_id = f"{scenario.name}/{impl.name}/{label}/{kind}"
                         if case_id in seen:
@@ -251,6 +293,6 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             threads=server.threads, kind=kind, params=params,
                             path=endpoint_path(kind, params),
                             note=(endpoint.note if endpoint else None) or server.note,
-                            wrk=wrk, available=endpoint is not None,
-                            reason=None if endpoint else f"{impl.name} does not serve {kind}"))
+                            wrk=wrk, available=available,
+                            reason=reason, **interference))
     return cases

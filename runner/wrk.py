@@ -10,6 +10,8 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +57,8 @@ def _seconds(value: float) -> int:
 
 
 def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
-            timeout_s: float, json_out: Path | str, wrk: str = "wrk") -> WrkRun:
+            timeout_s: float, json_out: Path | str, wrk: str = "wrk",
+            stop: threading.Event | None = None) -> WrkRun:
     """Run wrk once against url and wait for it, never longer than duration + timeout + 15 s.
 
     The Lua report goes to json_out (an older file there is removed first, so a stale
@@ -78,13 +81,21 @@ def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
     except FileNotFoundError:
         raise WrkMissing(wrk) from None
     timed_out = False
+    deadline = time.monotonic() + bound_s
     try:
-        try:
-            stdout, stderr = proc.communicate(timeout=bound_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            stdout, stderr = proc.communicate(timeout=10)
+        while True:
+            # short waits so that a run beside another (the interference probe) can be
+            # cancelled through `stop`; communicate() may be retried without losing output
+            try:
+                stdout, stderr = proc.communicate(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                cancelled = stop is not None and stop.is_set()
+                if cancelled or time.monotonic() > deadline:
+                    timed_out = not cancelled
+                    _kill_group(proc)
+                    stdout, stderr = proc.communicate(timeout=10)
+                    break
     finally:
         if proc.returncode is None:  # interrupted while waiting: wrk is still running
             _kill_group(proc)

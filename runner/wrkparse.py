@@ -91,7 +91,8 @@ def _avg_time(token: str) -> float:
 def empty_result() -> dict:
     return {"requests": None, "duration_s": None, "bytes": None, "rps": None,
             "latency_s": dict.fromkeys(LATENCY_KEYS),
-            "errors": dict.fromkeys(ERROR_KEYS, 0), "per_second": None}
+            "errors": dict.fromkeys(ERROR_KEYS, 0), "per_second": None,
+            "per_second_start": None}
 
 
 # ----------------------------------------------------------------------------- text
@@ -227,7 +228,17 @@ def parse_wrk_json(text: str) -> dict:
         "latency_s": {k: (None if v is None else v / 1e6) for k, v in values.items()},
         "errors": {key: _count(errors, key, where="errors.") for key in ERROR_KEYS},
         "per_second": [int(n) for n in per_second],
+        # the epoch second of per_second[0], so two runs side by side line up on the clock
+        "per_second_start": _start_second(data.get("per_second_start")),
     }
+
+
+def _start_second(value: object) -> int | None:
+    if value is None:
+        return None
+    if not _is_count(value):
+        raise WrkParseError(f"per_second_start must be an epoch second, not {value!r}")
+    return int(value)
 
 
 def _object(data: dict, key: str) -> dict:

@@ -46,10 +46,11 @@ def text_result(requests, duration_s, bytes_, rps, latency, **errors):
     if latency is not None:
         lat.update(zip(["mean", "stdev", "max", "p50", "p75", "p90", "p99"], latency))
     return {"requests": requests, "duration_s": duration_s, "bytes": bytes_, "rps": rps,
-            "latency_s": lat, "errors": {**NO_ERRORS, **errors}, "per_second": None}
+            "latency_s": lat, "errors": {**NO_ERRORS, **errors}, "per_second": None,
+            "per_second_start": None}
 
 
-def json_result(requests, duration_us, bytes_, latency_us, per_second, **errors):
+def json_result(start, requests, duration_us, bytes_, latency_us, per_second, **errors):
     """The expected parse of a JSON fixture; latency_us is (min, max, mean, stdev, p50,
     p75, p90, p99, p99.9, p99.99) in microseconds as written in the file, or None."""
     lat = dict(NO_LATENCY)
@@ -57,7 +58,8 @@ def json_result(requests, duration_us, bytes_, latency_us, per_second, **errors)
         lat.update(zip(lat, (v / 1e6 for v in latency_us)))
     return {"requests": requests, "duration_s": duration_us / 1e6, "bytes": bytes_,
             "rps": requests / (duration_us / 1e6), "latency_s": lat,
-            "errors": {**NO_ERRORS, **errors}, "per_second": per_second}
+            "errors": {**NO_ERRORS, **errors}, "per_second": per_second,
+            "per_second_start": start}
 
 
 TEXT = {
@@ -93,34 +95,34 @@ TEXT = {
 }
 
 JSON = {
-    "fast_c1": json_result(48370, 3002278, 7932680,
+    "fast_c1": json_result(1795460527, 48370, 3002278, 7932680,
                            (37, 3630, 70.443688786626211, 131.38062436674952,
                             46, 82, 85, 262, 2171, 3444),
                            [9469, 19914, 12561, 6426]),
-    "fast": json_result(36972, 3001140, 6065280,
+    "fast": json_result(1795460530, 36972, 3001140, 6065280,
                         (48, 71674, 2978.7699391547444, 3321.4383503848139,
                          2445, 3940, 5739, 11292, 48292, 66478),
                         [5229, 12502, 12383, 6858]),
-    "sleep_1s": json_result(40, 4008686, 6560,
+    "sleep_1s": json_result(1795460533, 40, 4008686, 6560,
                             (1000247, 1002246, 1001006.65, 549.18856459979156,
                              1000789, 1001250, 1001961, 1002246, 1002246, 1002246),
                             [0, 10, 10, 10, 10]),
-    "connect_errors": json_result(27158, 2000557, 4455352,
+    "connect_errors": json_result(1795460537, 27158, 2000557, 4455352,
                                   (43, 70984, 2105.9533752651209, 2774.9844112806722,
                                    1563, 2690, 4140, 8413, 45824, 66266),
                                   [3980, 13610, 9568], connect=37),
-    "write_errors": json_result(25382, 3099566, 4163224,
+    "write_errors": json_result(1795460539, 25382, 3099566, 4163224,
                                 (39, 32126, 526.88535374908633, 842.60972368190539,
                                  377, 562, 936, 2779, 9961, 30172),
                                 [3264, 16610, 5508, 0], read=8, write=90006),
-    "read_errors": json_result(0, 2000246, 0, None, [0, 0, 0], read=4588),
-    "timeouts": json_result(8, 4007263, 1312, None, [0, 0, 4, 0, 4], timeout=8),
-    "status_500": json_result(40729, 2099828, 7453570,
+    "read_errors": json_result(1795460542, 0, 2000246, 0, None, [0, 0, 0], read=4588),
+    "timeouts": json_result(1795460544, 8, 4007263, 1312, None, [0, 0, 4, 0, 4], timeout=8),
+    "status_500": json_result(1795460549, 40729, 2099828, 7453570,
                               (38, 8473, 262.8555990095573, 418.48013265048235,
                                192, 235, 319, 2558, 4854, 7649),
                               [18970, 19601, 2158], status=40729),
-    "empty": json_result(0, 2004422, 0, None, [0, 0, 0]),
-    "minutes": json_result(1, 65044404, 164, (61005288,) * 3 + (0,) + (61005288,) * 6,
+    "empty": json_result(1795460551, 0, 2004422, 0, None, [0, 0, 0]),
+    "minutes": json_result(1795460526, 1, 65044404, 164, (61005288,) * 3 + (0,) + (61005288,) * 6,
                            [0] * 61 + [1, 0, 0, 0, 0]),
 }
 
@@ -413,7 +415,7 @@ def _parses_or_raises_wrk_error(parse, text):
     except WrkParseError:
         return
     assert set(result) == {"requests", "duration_s", "bytes", "rps", "latency_s", "errors",
-                           "per_second"}
+                           "per_second", "per_second_start"}
 
 
 @FUZZ
