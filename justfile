@@ -23,6 +23,10 @@ report *SUITES: setup
 verify SUITE="quick": setup
     {{runner}} verify {{SUITE}}
 
+# the difference between two stored runs (run folders under reports/raw/<suite>/), row by row
+compare A B: setup
+    {{runner}} compare {{A}} {{B}}
+
 # implementations, their servers and endpoints, and the suites
 list: setup
     {{runner}} list

@@ -117,6 +117,12 @@ def _skipped(problem: str) -> None:
     console.print(f"skipped: {problem}")
 
 
+def cmd_compare(args) -> int:
+    from .compare import run_compare
+    print(run_compare(Path(args.a), Path(args.b)))
+    return 0
+
+
 def cmd_list(args) -> int:
     impls = load_impls(Path(args.impls))
     for impl in impls.values():
@@ -158,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", parents=[common], help="render reports from stored raw results")
     report.add_argument("suites", nargs="*", help="suite names or run folders (default: all)")
     report.set_defaults(func=cmd_report)
+    compare = sub.add_parser("compare", help="the difference between two stored runs, row by row")
+    compare.add_argument("a", help="run folder A (the baseline), e.g. reports/raw/quick/<run id>")
+    compare.add_argument("b", help="run folder B")
+    compare.set_defaults(func=cmd_compare)
     lister = sub.add_parser("list", parents=[common], help="implementations, servers, endpoints and suites")
     lister.set_defaults(func=cmd_list)
     return parser

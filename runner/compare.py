@@ -134,7 +134,7 @@ def compare_rows(a_cases: list[dict], b_cases: list[dict]) -> pd.DataFrame:
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _fmt_rps(value) -> str:
@@ -154,6 +154,11 @@ def _fmt_seconds(value) -> str:
 
 def _fmt_pct(value) -> str:
     return "–" if _missing(value) else f"{value:+.1f}%"
+
+
+def _fmt_status(a, b) -> str:
+    a, b = ("–" if _missing(v) else v for v in (a, b))
+    return a if a == b else f"{a}/{b}"
 
 
 def _fmt_repeats(a, b) -> str:
@@ -181,8 +186,7 @@ def render_compare(a_label: str, b_label: str, df: pd.DataFrame) -> str:
     """The comparison as a Markdown table with a heading, a summary line and the rule."""
     table = pd.DataFrame({
         "case": df["id"],
-        "status A/B": [a if a == b else f"{a or '–'}/{b or '–'}"
-                       for a, b in zip(df["status_a"], df["status_b"])],
+        "status A/B": [_fmt_status(a, b) for a, b in zip(df["status_a"], df["status_b"])],
         "repeats A/B": [_fmt_repeats(a, b) for a, b in zip(df["repeats_a"], df["repeats_b"])],
         "req/s A": df["rps_a"].map(_fmt_rps), "req/s B": df["rps_b"].map(_fmt_rps),
         "req/s change": df["rps_change_pct"].map(_fmt_pct), "req/s verdict": df["verdict"],
