@@ -31,6 +31,7 @@ compare A B: setup
 list: setup
     {{runner}} list
 
-# the test suite: unit, conformance against real servers, and one end-to-end quick run
-test *ARGS: setup
+# the test suite: unit, conformance against real servers, faults, the browser, one end-to-end quick run
+test *ARGS:
+    @CONCBENCH_BROWSER=1 scripts/setup.sh
     uv run --frozen --quiet pytest {{ARGS}}

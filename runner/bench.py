@@ -204,7 +204,9 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
     wrk = case.wrk
     warmup_s = settings.warmup
     probe = None
+    clock = [time.monotonic()]  # start, checked, measured, stopped: the runner's own share
     with checked_server(case, impl, log_path, settings.ready_timeout) as (server, info, elapsed):
+        clock.append(time.monotonic())
         url = f"http://127.0.0.1:{server.port}{case.path}"
         if case.type == "interference":
             heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}")
@@ -218,12 +220,16 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
                                duration_s=wrk.duration, timeout_s=wrk.timeout,
                                json_out=logs / f"{slug}.r{index}.wrk.json")
         exit_code = server.proc.poll()
+        clock.append(time.monotonic())
+    clock.append(time.monotonic())
     if exit_code is not None:
         raise CaseFailed(with_log(f"server exited during the measurement with status {exit_code}",
                                   log_path))
     lua, text = _read_wrk(done, "the")
     run = {"index": index, "started_at": started_at, "server_argv": server.argv,
            "wrk_argv": list(done.argv), "info": info, "check": {"service_s": elapsed},
+           "timing": {"start_and_check_s": clock[1] - clock[0], "measure_s": clock[2] - clock[1],
+                      "stop_s": clock[3] - clock[2]},
            "wrk": lua, "text": text, "text_raw": done.stdout,
            "disagreements": compare_text_json(text, lua)}
     if probe is None:

@@ -143,3 +143,31 @@ scenarios:
     assert json.loads(first.read_text())["runs"] == kept["runs"]
     statuses = [json.loads(p.read_text())["status"] for p in first.parent.glob("*__*.json")]
     assert statuses == ["ok", "ok", "ok"]
+
+
+def test_port_taken(tmp_path, monkeypatch):
+    """A port grabbed by someone else is retried once on a new one; twice taken fails the case."""
+    import socket
+
+    from runner import bench
+    from runner.manifest import load_impls
+    from runner.suite import parse_suite, plan_cases
+
+    impls = load_impls(FAKES)
+    suite = parse_suite("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"
+                        "targets: [{impl: faulty, servers: [good]}]\n"
+                        "scenarios: [{name: hello, kinds: [hello]}]\n", "s.yaml", "s")
+    (case,) = plan_cases(suite, impls, 2)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        real = bench.free_port
+        ports = iter([busy])
+        monkeypatch.setattr(bench, "free_port", lambda: next(ports, None) or real())
+        reason, elapsed = bench.verify_case(case, impls["faulty"], tmp_path, ready_timeout_s=10)
+        assert reason is None and elapsed is not None
+        monkeypatch.setattr(bench, "free_port", lambda: busy)
+        reason, _ = bench.verify_case(case, impls["faulty"], tmp_path, ready_timeout_s=10)
+    assert reason.startswith("server exited with status 1 before it was ready (log: OSError: "
+                             "[Errno 98] Address already in use)"), reason
