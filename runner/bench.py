@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -35,6 +36,7 @@ from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wr
 # a kind answering faster than this is warmed up with wrk; slower ones are warmed by
 # their conformance request alone (a warm-up load would leave queued work behind)
 WARMUP_BELOW_S = 0.05
+SERVICE_SAMPLES = 7
 
 
 class CaseFailed(Exception):
@@ -103,7 +105,7 @@ def run_setup(impl: Impl, log_path: Path) -> str | None:
         for argv in impl.manifest.setup:
             try:
                 done = subprocess.run(argv, cwd=impl.folder, stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, timeout=900)
+                                      stdin=subprocess.DEVNULL, timeout=900, env=impl_env())
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return f"setup step {' '.join(argv)} failed: {exc}"
             if done.returncode != 0:
@@ -112,12 +114,22 @@ def run_setup(impl: Impl, log_path: Path) -> str | None:
     return None
 
 
+def impl_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment an implementation's commands run in.
+
+    The runner itself runs inside its own virtual environment (`uv run`); an inherited
+    VIRTUAL_ENV would make an implementation's `uv pip freeze` list the runner's packages.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    return {**env, **(extra or {})}
+
+
 def collect_packages(impl: Impl) -> list[str] | None:
     if impl.manifest.packages is None:
         return None
     try:
         done = subprocess.run(impl.manifest.packages, cwd=impl.folder, capture_output=True,
-                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+                              text=True, timeout=60, stdin=subprocess.DEVNULL, env=impl_env())
     except (OSError, subprocess.TimeoutExpired):
         return None
     return [line.strip() for line in done.stdout.splitlines() if line.strip()]
@@ -150,7 +162,7 @@ def _checked_request(case: Case, port: int, timeout_s: float) -> float:
 @contextmanager
 def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float):
     """A fresh server for case that passed the conformance check: (server, info, seconds)."""
-    env = {"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label}
+    env = impl_env({"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label})
     for attempt in (1, 2):
         # a free port can be taken by someone else before the server binds it; one
         # retry on a new port tells that race apart from a server that cannot start
@@ -171,8 +183,12 @@ def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: floa
         elapsed = _checked_request(case, server.port, check_timeout)
         if case.kind not in SLEEP_KINDS:
             # the first answer paid for start-up work (a process pool's fork, imports);
-            # the model wants the service time of a request alone on a warm server
-            elapsed = _checked_request(case, server.port, check_timeout)
+            # the model wants the service time of a request alone on a warm server, and
+            # for a quick one the median of a few, since the round trip's noise is large
+            warm = [_checked_request(case, server.port, check_timeout)]
+            while warm[0] < WARMUP_BELOW_S and len(warm) < SERVICE_SAMPLES:
+                warm.append(_checked_request(case, server.port, check_timeout))
+            elapsed = statistics.median(warm)
         yield server, info, elapsed
     finally:
         stop_server(server)
@@ -209,7 +225,8 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
         clock.append(time.monotonic())
         url = f"http://127.0.0.1:{server.port}{case.path}"
         if case.type == "interference":
-            heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}")
+            with TreeSampler(server.proc.pid) as sampler:
+                heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}")
             done = heavy
         else:
             if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
@@ -232,9 +249,9 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
                       "stop_s": clock[3] - clock[2]},
            "wrk": lua, "text": text, "text_raw": done.stdout,
            "disagreements": compare_text_json(text, lua)}
+    run["resources"] = sampler.result()
     if probe is None:
         _require_completions(lua, wrk.duration, "")
-        run["resources"] = sampler.result()
     else:
         probe_lua, probe_text = _read_wrk(probe, "the probe's")
         _require_completions(probe_lua, case.before_s + wrk.duration + case.after_s, "probe ")

@@ -54,11 +54,12 @@ def log_tail(path: Path, lines: int = 15) -> str:
 
 def start_server(argv: list[str], port: int, cwd: Path, env: dict[str, str],
                  log_path: Path) -> RunningServer:
-    """Start argv (already holding its port) as a new session; output goes to log_path."""
+    """Start argv (already holding its port) as a new session with exactly `env`; output
+    goes to log_path."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         try:
-            proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env},
+            proc = subprocess.Popen(argv, cwd=cwd, env=env,
                                     stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         except OSError as exc:

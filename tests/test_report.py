@@ -11,6 +11,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -25,8 +26,11 @@ from runner.report.table import build_rows
 
 HERE = Path(__file__).parent
 RUN_DIR = HERE / "fixtures" / "results" / "demo" / "20261123T190000Z"
+# a second synthetic run: the model's flags and an interference scenario
+MODEL_DIR = HERE / "fixtures" / "results" / "model" / "20261124T090000Z"
 SNAPSHOTS = HERE / "snapshots"
 HOSTILE = "<script>alert(1)</script>"
+CASES = 6
 
 
 def assert_snapshot(name: str, text: str) -> None:
@@ -61,12 +65,24 @@ def rendered(stored):
     return render_all(*stored)
 
 
+@pytest.fixture(scope="module")
+def model_stored():
+    run, cases, problems = load_run(MODEL_DIR)
+    assert problems == [] and run["synthetic"] is True
+    return run, cases
+
+
+@pytest.fixture(scope="module")
+def model_rendered(model_stored):
+    return render_all(*model_stored)
+
+
 # ---- loading ----
 
 def test_fixture_is_marked_synthetic(stored):
     run, cases = stored
     assert run["synthetic"] is True
-    assert len(cases) == 6
+    assert len(cases) == CASES
     assert {c["status"] for c in cases} == {"ok", "failed", "na"}
 
 
@@ -87,7 +103,7 @@ def test_bad_files_are_named_and_skipped(tmp_path):
 
     run, cases, problems = load_run(folder)
 
-    assert len(cases) == 6
+    assert len(cases) == CASES
     assert len(problems) == 4
     for name, words in [("corrupt.json", "not readable JSON"), ("foreign.json", "someone.else"),
                         ("future.json", "unknown version 99"), ("list.json", "JSON object")]:
@@ -102,7 +118,7 @@ def test_a_case_from_another_run_is_skipped(tmp_path):
     stray = json.loads((folder / "hello__go__net-http__hello.json").read_text())
     (folder / "stray.json").write_text(json.dumps({**stray, "run_id": "20250101T000000Z"}))
     _, cases, problems = load_run(folder)
-    assert len(cases) == 6
+    assert len(cases) == CASES
     assert problems == [f"{folder / 'stray.json'}: belongs to run 20250101T000000Z, "
                         "not 20261123T190000Z; skipped"]
 
@@ -111,7 +127,7 @@ def test_missing_or_broken_run_json_still_renders(tmp_path):
     folder = _copy_fixture(tmp_path)
     (folder / "run.json").write_text("not json")
     run, cases, problems = load_run(folder)
-    assert run == {} and len(cases) == 6
+    assert run == {} and len(cases) == CASES
     assert [p for p in problems if "run.json" in p]
     (folder / "run.json").unlink()
     run, cases, problems = load_run(folder)
@@ -124,7 +140,7 @@ def test_missing_or_broken_run_json_still_renders(tmp_path):
 
 def test_build_rows_values(stored):
     frame = build_rows(stored[1])
-    assert len(frame) == 6
+    assert len(frame) == CASES
     rows = {(r["impl"], r["kind"]): r for r in frame.to_dict("records")}
 
     fast = rows[("python-fastapi", "async_sleep")]
@@ -156,6 +172,198 @@ def test_build_rows_values(stored):
     assert rows[(HOSTILE, "hello")]["err_connect"] == 4
 
 
+def _rows(stored) -> dict:
+    return {(r["scenario"], r["impl"], r["kind"]): r
+            for r in build_rows(stored[1]).to_dict("records")}
+
+
+def _section(run, cases, name) -> view.Section:
+    [section] = [s for s in view.compute_sections(run, cases) if s.name == name]
+    return section
+
+
+def _cells(table: view.Table, endpoint: str, impl: str = "python-fastapi") -> dict:
+    """Header -> display text of the row of `impl` and `endpoint` in `table`."""
+    [row] = [r for r in table.rows if r.cells[0].text == impl and r.cells[2].text == endpoint]
+    return {c.header: cell.text for c, cell in zip(table.columns, row.cells)}
+
+
+# ---- the model, goodput, resources ----
+
+def test_model_values_for_a_thread_limited_row(stored):
+    sync = _rows(stored)[("sleep", "python-fastapi", "sync_sleep")]
+    # service 1.002 s, 100 connections, 40 anyio tokens: X = 40 / 1.002, R = 100 / X
+    assert sync["service_s"] == 1.002
+    assert sync["ceiling_rps"] == pytest.approx(39.92, abs=0.005)
+    assert sync["model_latency_s"] == pytest.approx(2.505)
+    assert sync["steady_rps"] == 40.0  # per_second [0, 0, 40, ...]: ramp-up and last left out
+    assert sync["efficiency"] == pytest.approx(40 / (40 / 1.002))
+    assert "anyio thread limiter: 40 tokens" in sync["bottleneck"] and not sync["disagrees"]
+    cells = _cells(_section(*stored, "sleep").tables[0], "sync_sleep ms=1000")
+    assert (cells["steady req/s"], cells["ceiling (req/s)"], cells["efficiency"],
+            cells["expected latency"]) == ("40", "39.9", "1.00", "2.5 s")
+    assert cells["bottleneck"] == "anyio thread limiter: 40 tokens x 1 worker"
+
+
+def test_service_time_falls_back_to_the_older_check_name(stored):
+    fast = _rows(stored)[("sleep", "python-fastapi", "async_sleep")]  # check.latency_s only
+    assert fast["service_s"] == 1.002
+    assert fast["ceiling_rps"] == pytest.approx(100 / 1.002)
+
+
+def test_disagreement_and_unobservable_latency_are_flagged(model_stored):
+    rows = _rows(model_stored)
+    executor = rows[("sleep", "python-fastapi", "executor_sleep")]
+    assert executor["ceiling_rps"] == pytest.approx(6 / 1.003)  # default_executor_workers 6
+    assert executor["efficiency"] == pytest.approx(5 / (6 / 1.003)) and executor["disagrees"]
+    table = _section(*model_stored, "sleep").tables[0]
+    cells = _cells(table, "executor_sleep ms=1000")
+    assert cells["efficiency"] == "0.84 ⚠" and cells["expected latency"] == "16.7 s ⚠"
+    assert "⚠ model and measurement disagree by more than 10% (efficiency 0.84)" in cells["notes"]
+    blocking = _cells(table, "blocking_in_async ms=1000")
+    assert blocking["bottleneck"] == "one event loop blocked per request x 1 worker"
+    assert ("⚠ expected latency 100 s exceeds the 15 s run: requests still queued at the end "
+            "never count, the latency columns show only early requests") in blocking["notes"]
+    assert "disagree" not in blocking["notes"]  # efficiency 1.00
+
+
+def test_rows_that_agree_with_the_model_carry_no_flag(stored):
+    table = _section(*stored, "sleep").tables[0]
+    assert "⚠" not in _cells(table, "async_sleep ms=1000")["notes"]
+    assert _cells(table, "async_sleep ms=1000")["efficiency"] == "1.00"
+
+
+def test_rows_without_a_model_say_why(stored):
+    rows = _rows(stored)
+    assert rows[("hello", "go", "hello")]["bottleneck"] == "no model: per-request framework overhead"
+    assert math.isnan(rows[("hello", "go", "hello")]["ceiling_rps"])
+    run, cases = stored
+    old = [json.loads(json.dumps(c)) for c in cases]
+    for data in old:
+        data["case"].pop("concurrency", None)  # a result stored before case.concurrency
+    sync = _rows((run, old))[("sleep", "python-fastapi", "sync_sleep")]
+    assert sync["bottleneck"] == "no model: the server's concurrency is not recorded in this result"
+    cells = _cells(_section(run, old, "sleep").tables[0], "sync_sleep ms=1000")
+    assert (cells["ceiling (req/s)"], cells["efficiency"]) == ("—", "—")
+
+
+def test_saturated_load_generator_marks_the_row_invalid(stored):
+    go = _rows(stored)[("hello", "go", "hello")]
+    assert go["wrk_cores"] == pytest.approx(18.9 / 10.05) and go["wrk_usable_cores"] == 2
+    assert go["wrk_saturated"]  # 1.88 >= 0.9 x min(2 threads, 2 cores)
+    assert not _rows(stored)[("hello", HOSTILE, "hello")]["wrk_saturated"]  # 0.79 of 2
+    section = _section(*stored, "hello")
+    throughput, _, resources = section.tables
+    notes = _cells(throughput, "hello", "go")["notes"]
+    assert notes.startswith("⚠ INVALID: load generator saturated: wrk used 1.88 cores")
+    assert _cells(resources, "hello", "go")["wrk cores"] == "1.88 of 2 ⚠"
+    assert [r.invalid for r in throughput.rows] == [False, True]
+
+
+def test_goodput_only_where_errors_happened(stored):
+    rows = _rows(stored)
+    sync = rows[("sleep", "python-fastapi", "sync_sleep")]
+    # repeats: 600 ok; 500 with 3 timeouts; 607 with 1 non-2xx, over 15.1 s each
+    assert sync["good_rps"] == pytest.approx(600 / 15.1)
+    assert math.isnan(rows[("sleep", "python-fastapi", "async_sleep")]["good_rps"])
+    # connect errors are not subtracted: the requests that completed were all good
+    assert rows[("hello", HOSTILE, "hello")]["good_rps"] == pytest.approx(12034.0)
+    sleep = _section(*stored, "sleep")
+    assert _cells(sleep.tables[0], "sync_sleep ms=1000")["good req/s"] == "39.7"
+    assert _cells(sleep.tables[0], "async_sleep ms=1000")["good req/s"] == "—"
+    hello = _section(*stored, "hello")
+    assert _cells(hello.tables[1], "hello", HOSTILE)["errors"] == "connect 4, timeout 0"
+
+
+def test_resource_columns(stored):
+    sync = _rows(stored)[("sleep", "python-fastapi", "sync_sleep")]
+    assert (sync["cpu_s"], sync["threads_max"], sync["processes_max"]) == (1.4, 43, 1)
+    # requests over server CPU seconds per repeat, then the median
+    assert sync["req_per_cpu_s"] == pytest.approx(statistics.median(
+        [600 / 1.4, 500 / 1.3, 607 / 1.45]))
+    assert sync["rss_peak_bytes"] == 64000000
+    cells = _cells(_section(*stored, "sleep").tables[2], "sync_sleep ms=1000")
+    assert cells == {"impl": "python-fastapi", "server": "uvicorn",
+                     "endpoint": "sync_sleep ms=1000", "server CPU": "1.4 s",
+                     "req per CPU-s": "419", "peak RSS": "61 MiB", "processes": "1",
+                     "threads": "43", "wrk cores": "0.02 of 2"}
+
+
+def test_load_sections_have_three_tables_and_only_measured_rows_after_the_first(stored):
+    sleep = _section(*stored, "sleep")
+    assert [t.title for t in sleep.tables] == ["Throughput and model", "Latency and errors",
+                                               "Resources"]
+    assert [len(t.rows) for t in sleep.tables] == [4, 2, 2]
+    for table in sleep.tables:
+        assert all(len(r.cells) == len(table.columns) for r in table.rows)
+
+
+# ---- interference ----
+
+def test_interference_summary_row(model_stored):
+    rows = _rows(model_stored)
+    large = rows[("probe", "python-fastapi", "json_large")]
+    # medians over two repeats of runner.interference.summarize_probe
+    assert (large["probe_before_rps"], large["probe_during_min_rps"],
+            large["probe_during_mean_rps"], large["probe_after_rps"],
+            large["probe_longest_wait_s"]) == (945.0, 0.0, 0.4375, 935.0, 3.0)
+    assert large["heavy_window"] == (3, 13)
+    assert large["probe_per_second"][:5] == [420, 950, 940, 610, 1]
+    section = _section(*model_stored, "probe")
+    assert section.type == "interference" and len(section.tables) == 1
+    assert section.lead == ["Probe: GET /hello from one connection for the whole 16 s "
+                            "window; the heavy load runs from 3 s to 13 s."]
+    table = section.tables[0]
+    assert _cells(table, "json_large items=40000") == {
+        "impl": "python-fastapi", "server": "uvicorn",
+        "heavy endpoint": "json_large items=40000", "heavy req/s": "2.74",
+        "probe req/s before": "945", "lowest probe req/s during": "0",
+        "mean probe req/s during": "0.438", "probe req/s after": "935",
+        "longest probe wait": "3 s",
+        "notes": "response_model of nested pydantic models, serialised on the event loop; "
+                 "⚠ probe starved: at least one whole second without an answer during the "
+                 "heavy load"}
+    offloaded = _cells(table, "json_large_offloaded items=40000")
+    assert (offloaded["lowest probe req/s during"], offloaded["longest probe wait"]) == (
+        "280", "59.5 ms")
+    assert _cells(table, "json_large_offloaded items=40000", "python-flask")[
+        "heavy req/s"] == "n/a"
+    assert [c.name for c in section.charts] == ["probe-probe"]
+
+
+def test_interference_timeline_is_aligned_when_not_stored(model_stored):
+    run, cases = model_stored
+    copies = [json.loads(json.dumps(c)) for c in cases]
+    for data in copies:
+        for one in data["runs"]:
+            one.pop("timeline", None)
+    key = ("probe", "python-fastapi", "json_large")
+    assert {k: v for k, v in _rows((run, copies))[key].items() if k.startswith("probe_")} == \
+        {k: v for k, v in _rows(model_stored)[key].items() if k.startswith("probe_")}
+
+
+# ---- the method ----
+
+def test_method_cites_the_sources_of_the_limits(model_rendered):
+    for text in (model_rendered["model.md"], model_rendered["model.html"]):
+        for url in ("https://anyio.readthedocs.io/en/stable/threads.html",
+                    "https://fastapi.tiangolo.com/async/",
+                    "https://docs.python.org/3/library/concurrent.futures.html",
+                    "https://docs.python.org/3/library/asyncio-dev.html#running-blocking-code",
+                    "https://docs.gunicorn.org/en/stable/design.html"):
+            assert url in text
+        for words in ("top out at 40 concurrent requests per worker",
+                      "tops out at min(32, cores + 4)", "serialises everything",
+                      "every 0.25 s", "INVALID", "A finite run undercounts",
+                      "Interference scenarios"):
+            assert words in text
+
+
+def test_method_leaves_out_interference_when_the_run_has_none(stored, model_stored):
+    assert "Interference scenarios" not in [p.title for p in view.method(*stored)]
+    assert "Interference scenarios" in [p.title for p in view.method(*model_stored)]
+
+
 def test_build_rows_order(stored):
     run, cases = stored
     # scenarios as first seen (file names put hello first), then impl, server, kind
@@ -178,11 +386,36 @@ def test_suite_facts_come_from_the_stored_suite_text(stored):
 
 
 def test_environment_is_compact_and_skips_nulls(stored):
-    items = dict(view.environment_items(*stored))
-    assert items["memory"] == "8.0 GiB" and items["uncommitted changes"] == "no"
-    assert items["argv"] == "-m runner bench demo"
-    assert items["packages"] == "python-fastapi: fastapi==0.163.2, uvicorn==0.54.0"
-    assert "started" in items and "finished" in items
+    block = view.environment_block(*stored)
+    facts, details = dict(block.facts), dict(block.details)
+    assert list(facts) == ["run", "CPU", "cores", "affinity", "memory",
+                           "load average at start", "kernel", "Python", "Go", "wrk",
+                           "git commit"]
+    assert facts["run"] == "2026-11-23T19:00:00Z to 2026-11-23T19:04:10Z"
+    assert facts["memory"] == "8.0 GiB" and facts["affinity"] == "0, 1"
+    assert facts["git commit"] == "0" * 40 + " (clean)"
+    # every package of every implementation, folded away; go recorded none
+    assert details["python-fastapi packages (2)"] == "fastapi==0.163.2, uvicorn==0.54.0"
+    assert details["python-flask packages (2)"] == "flask==3.1.2, werkzeug==3.1.3"
+    assert not any(label.startswith("go ") for label in details)
+    assert details["command"] == "-m runner bench demo" and "OS" in details
+
+
+def test_environment_keeps_unknown_facts_in_the_details():
+    env = {"cores": 2, "git_commit": "abc", "git_dirty": True, "cpu_pinning": {"wrk": [1]},
+           "numa": "one node", "packages": {"x": []}}
+    block = view.environment_block({"environment": env}, [])
+    assert dict(block.facts) == {"cores": "2", "CPU pinning": "wrk: 1",
+                                 "git commit": "abc with uncommitted changes"}
+    assert dict(block.details) == {"numa": "one node"}
+
+
+def test_environment_in_both_formats_folds_the_packages(rendered):
+    md, page = rendered["demo.md"], rendered["demo.html"]
+    assert "<details><summary>Packages and other recorded facts</summary>" in md
+    assert "- **python-flask packages (2)**: flask==3.1.2, werkzeug==3.1.3" in md
+    assert "<details><summary>Packages and other recorded facts</summary>" in page
+    assert "<dt>python-flask packages (2)</dt><dd>flask==3.1.2, werkzeug==3.1.3</dd>" in page
 
 
 @pytest.mark.parametrize("seconds, text", [
@@ -200,10 +433,15 @@ def test_format_rps(rps, text):
 
 # ---- the rendered reports ----
 
+CHARTS = ["hello-latency", "hello-per-second", "hello-rps", "sleep-ceiling", "sleep-latency",
+          "sleep-per-second", "sleep-rps"]
+MODEL_CHARTS = ["probe-probe", "sleep-ceiling", "sleep-latency", "sleep-per-second",
+                "sleep-rps"]
+
+
 def test_render_all_paths(rendered):
-    assert sorted(rendered) == ["charts/demo-hello-latency.svg", "charts/demo-hello-rps.svg",
-                                "charts/demo-sleep-latency.svg", "charts/demo-sleep-rps.svg",
-                                "demo.html", "demo.md"]
+    assert sorted(rendered) == [f"charts/demo-{c}.svg" for c in CHARTS] + ["demo.html",
+                                                                          "demo.md"]
 
 
 def test_markdown_snapshot(rendered):
@@ -212,6 +450,16 @@ def test_markdown_snapshot(rendered):
 
 def test_html_snapshot(rendered):
     assert_snapshot("demo.html", rendered["demo.html"])
+
+
+def test_model_run_snapshots(model_rendered):
+    assert sorted(model_rendered) == [f"charts/model-{c}.svg" for c in MODEL_CHARTS] + [
+        "model.html", "model.md"]
+    assert_snapshot("model.md", model_rendered["model.md"])
+    assert_snapshot("model.html", model_rendered["model.html"])
+    links = re.findall(r"!\[[^\]]*\]\((charts/[^)]+\.svg)\)", model_rendered["model.md"])
+    assert sorted(links) == [p for p in sorted(model_rendered) if p.startswith("charts/")]
+    assert model_rendered["model.html"].count("<svg") == len(MODEL_CHARTS)
 
 
 def test_markdown_links_every_chart(rendered):
@@ -235,9 +483,13 @@ def test_html_shows_the_hostile_name_as_text(rendered):
 
 def test_html_is_self_contained(rendered):
     page = rendered["demo.html"]
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert not re.search(r"""src\s*=\s*["']?(https?:)?//""", page)
     assert "<link" not in page and "@import" not in page
-    assert page.count("<svg") == 4 and "<?xml" not in page
+    assert not re.search(r"""url\(\s*["']?(https?:)?//""", page)
+    # the only remote addresses are the method's citations, plain links a reader may follow
+    remote = re.findall(r"""<([\w:]+)[^>]*\s(?:xlink:)?href\s*=\s*["']?https?:""", page)
+    assert remote and set(remote) == {"a"}
+    assert page.count("<svg") == len(CHARTS) and "<?xml" not in page
 
 
 def test_html_cells_sort_by_raw_values(rendered):
@@ -248,7 +500,7 @@ def test_html_cells_sort_by_raw_values(rendered):
 
 def test_charts_are_valid_and_repeatable(stored):
     first = charts.render(*stored)
-    assert sorted(first) == ["hello-latency", "hello-rps", "sleep-latency", "sleep-rps"]
+    assert sorted(first) == CHARTS
     for name, svg in first.items():
         root = ET.fromstring(svg)
         assert root.tag == "{http://www.w3.org/2000/svg}svg", name
@@ -270,8 +522,7 @@ def test_write_reports(tmp_path):
     (folder / "junk.json").write_text("{")
     written = write_reports(folder, tmp_path / "out", on_problem=seen.append)
     assert [p.relative_to(tmp_path / "out").as_posix() for p in written] == [
-        "charts/demo-hello-latency.svg", "charts/demo-hello-rps.svg",
-        "charts/demo-sleep-latency.svg", "charts/demo-sleep-rps.svg", "demo.html", "demo.md"]
+        f"charts/demo-{c}.svg" for c in CHARTS] + ["demo.html", "demo.md"]
     assert all(p.is_file() for p in written)
     assert len(seen) == 1 and "junk.json" in seen[0]
 

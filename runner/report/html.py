@@ -1,7 +1,7 @@
 """The self-contained HTML report: the Markdown report's tables, sortable, with charts inline.
 
 One file that opens anywhere without a network: CSS, the sorting script and the SVG
-charts are all inside it. Autoescaping is on, so a stored name like
+charts are all inside it (the method's citations are plain links, never loaded). Autoescaping is on, so a stored name like
 `<script>alert(1)</script>` shows as text; only the charts (SVG that matplotlib wrote,
 with its text already XML-escaped) are inserted as markup.
 """
@@ -25,12 +25,13 @@ def inline_svg(svg: str) -> Markup:
 
 
 def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
-    sections = [{"name": s.name, "title": s.title, "wrk": s.wrk, "rows": s.rows,
+    sections = [{"name": s.name, "title": s.title, "wrk": s.wrk, "lead": s.lead,
+                 "tables": s.tables,
                  "charts": [{"title": c.title, "svg": inline_svg(charts[c.name])}
                             for c in s.charts if c.name in charts]}
                 for s in view.compute_sections(run, cases)]
     return _ENV.get_template("report.html.j2").render(
         suite=view.suite_name(run, cases), run_id=view.run_id(run, cases),
         synthetic=bool(run.get("synthetic")), note=run.get("note"),
-        environment=view.environment_items(run, cases), columns=view.COLUMNS,
-        sections=sections, method=view.method_paragraphs(run, cases))
+        environment=view.environment_block(run, cases), sections=sections,
+        method=view.method(run, cases))

@@ -2,8 +2,9 @@
 
 Each row is one case file: its identity and status, the number of measured repeats (runs
 with a wrk result), the spread of req/s over them, the median of each latency statistic
-over them, and wrk's error counters summed over them. Values stay in base units
-(seconds, counts, fractions); formatting for people is the renderers' job. Numbers come
+over them, wrk's error counters summed over them, and what measures.py derives (the
+model, steady state, goodput, resources, the interference probe). Values stay in base
+units (seconds, counts, fractions); formatting for people is the view's job. Numbers come
 from each run's `wrk` dict, written by wrk's Lua `done()` hook: it has every statistic,
 where the parsed text output lacks the minimum and the percentiles above p99.
 """
@@ -14,17 +15,27 @@ import pandas as pd
 
 from ..kinds import KINDS
 from ..stats import median_or_none, summarize
+from . import measures
 
 LATENCY_KEYS = ("mean", "p50", "p75", "p90", "p99", "max")
 # wrk's counter names -> report column suffixes; wrk's "status" counts non-2xx/3xx answers
 ERROR_KEYS = {"connect": "connect", "read": "read", "write": "write",
               "timeout": "timeout", "status": "non2xx"}
 
-COLUMNS = (["scenario", "title", "impl", "server_label", "kind", "params", "status", "reason",
-            "runs", "rps_median", "rps_min", "rps_max", "rps_cv", "rps_too_wide"]
+MODEL = ["service_s", "steady_rps", "ceiling_rps", "model_latency_s", "efficiency",
+         "bottleneck", "disagrees", "good_rps"]
+RESOURCES = ["cpu_s", "req_per_cpu_s", "rss_peak_bytes", "processes_max", "threads_max",
+             "wrk_cores", "wrk_usable_cores", "wrk_saturated"]
+PROBE = [f"probe_{key}" for key in measures.PROBE_KEYS] + ["probe_per_second", "heavy_window"]
+COLUMNS = (["scenario", "title", "type", "impl", "server_label", "kind", "params", "status",
+            "reason", "runs", "duration_s", "rps_median", "rps_min", "rps_max", "rps_cv",
+            "rps_too_wide"]
            + [f"lat_{'avg' if k == 'mean' else k}" for k in LATENCY_KEYS]
            + [f"err_{name}" for name in ERROR_KEYS.values()]
-           + ["note"])
+           + MODEL + RESOURCES + PROBE + ["per_second", "note"])
+FLOATS = (["duration_s", "service_s", "steady_rps", "ceiling_rps", "model_latency_s",
+           "efficiency", "good_rps", "cpu_s", "req_per_cpu_s", "rss_peak_bytes", "wrk_cores"]
+          + [f"probe_{key}" for key in measures.PROBE_KEYS])
 
 
 def format_params(params: dict | None) -> str:
@@ -35,18 +46,22 @@ def format_params(params: dict | None) -> str:
 def compute_row(data: dict) -> dict:
     """One case file (as stored) -> one row of COLUMNS."""
     case = data.get("case") or {}
-    results = [run.get("wrk") or {} for run in data.get("runs") or []]
-    measured = [w for w in results if w.get("rps") is not None]
+    runs = measures.measured_runs(data)
+    measured = [run["wrk"] for run in runs]
     rps = summarize([w["rps"] for w in measured])
     row = {
         "scenario": case.get("scenario"), "title": case.get("title") or case.get("scenario"),
-        "impl": case.get("impl"), "server_label": case.get("server_label") or case.get("server"),
+        "type": case.get("type") or "load", "impl": case.get("impl"), "server_label": case.get("server_label") or case.get("server"),
         "kind": case.get("kind"), "params": format_params(case.get("params")),
         "status": data.get("status"), "reason": data.get("reason"),
         "runs": len(measured),  # repeats that produced a wrk result
+        "duration_s": (data.get("wrk") or {}).get("duration_s"),
         "rps_median": rps.median, "rps_min": rps.min, "rps_max": rps.max, "rps_cv": rps.cv,
         "rps_too_wide": rps.too_wide,
         "note": case.get("note"),
+        "per_second": list(measured[0].get("per_second") or []) if measured else None,
+        **measures.model_columns(data, runs), **measures.resource_columns(data, runs),
+        **measures.probe_columns(data, runs),
     }
     for key in LATENCY_KEYS:
         row[f"lat_{'avg' if key == 'mean' else key}"] = median_or_none(
@@ -84,5 +99,8 @@ def build_rows(cases: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS)
     counts = [c for c in COLUMNS if c.startswith("err_")]
     floats = [c for c in COLUMNS if c.startswith(("rps_", "lat_")) and c != "rps_too_wide"]
-    return frame.astype({**{c: "Int64" for c in counts}, **{c: "float64" for c in floats},
-                         "runs": "int64", "rps_too_wide": "bool"})
+    return frame.astype({**{c: "Int64" for c in counts + ["processes_max", "threads_max",
+                                                          "wrk_usable_cores"]},
+                         **{c: "float64" for c in floats + FLOATS},
+                         "runs": "int64", "rps_too_wide": "bool", "disagrees": "bool",
+                         "wrk_saturated": "bool"})

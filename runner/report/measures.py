@@ -1,0 +1,150 @@
+"""Numbers derived from one stored case: service time, the model, steady state, goodput,
+resource use and the interference probe.
+
+Pure functions over a case file as stored (docs/formats.md); table.py puts what they
+return into its row. Values are in base units (seconds, req/s, bytes, counts), or None
+where the stored data cannot give them, with the reason in words where a reader needs it.
+"""
+
+from ..interference import align, summarize_probe
+from ..model import CPU_KINDS, SLEEP_KINDS, Prediction, predict, steady_state_rps
+from ..stats import median_or_none
+
+# efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
+EFFICIENCY_BAND = (0.90, 1.10)
+# wrk using this share of the cores it can use (min of its threads and the machine's
+# cores) or more may be measuring itself rather than the server
+WRK_SATURATION = 0.9
+
+NO_MODEL = {
+    "hello": "no model: per-request framework overhead",
+    "json_large": "no model: per-request serialisation",
+    "json_large_offloaded": "no model: per-request serialisation",
+}
+PROBE_KEYS = ("before_rps", "during_min_rps", "during_mean_rps", "after_rps",
+              "longest_wait_s")
+
+
+def measured_runs(data: dict) -> list[dict]:
+    """The runs that produced a wrk result, in stored order."""
+    return [run for run in data.get("runs") or []
+            if isinstance(run, dict) and (run.get("wrk") or {}).get("rps") is not None]
+
+
+def service_time(run: dict) -> float | None:
+    """One request alone on the fresh server: `check.service_s`, or the older `latency_s`."""
+    check = run.get("check") or {}
+    value = check.get("service_s")
+    return check.get("latency_s") if value is None else value
+
+
+def cores_of(data: dict) -> int | None:
+    """The machine's cores as recorded with the case, else as the server reported them."""
+    return (data.get("environment") or {}).get("cores") or (data.get("info") or {}).get("cpu_count")
+
+
+def prediction(data: dict, service_s: float | None) -> tuple[Prediction | None, str]:
+    """The model's prediction for a case and its bottleneck text (why not, when None)."""
+    case = data.get("case") or {}
+    kind = case.get("kind")
+    connections = (data.get("wrk") or {}).get("connections")
+    cores = cores_of(data)
+    if kind not in SLEEP_KINDS | CPU_KINDS:
+        return None, NO_MODEL.get(kind, f"no model for {kind}")
+    if not case.get("concurrency"):
+        return None, "no model: the server's concurrency is not recorded in this result"
+    if not service_s:
+        return None, "no model: no single-request service time recorded"
+    if not connections or not cores:
+        return None, "no model: connections or core count not recorded"
+    try:
+        found = predict(kind, case.get("language") or "", case["concurrency"],
+                        case.get("workers") or 1, case.get("threads"), connections, service_s,
+                        cores, data.get("info") or {})
+    except ValueError as exc:
+        return None, f"no model: {exc}"
+    if found is None:
+        return None, f"no model for {kind}"
+    return found, found.bottleneck
+
+
+def goodput(run_wrk: dict) -> float | None:
+    """(completed − non-2xx − timed out) requests per second of one run."""
+    errors = run_wrk.get("errors") or {}
+    duration = run_wrk.get("duration_s")
+    if not duration or run_wrk.get("requests") is None:
+        return None
+    good = run_wrk["requests"] - (errors.get("status") or 0) - (errors.get("timeout") or 0)
+    return max(good, 0) / duration
+
+
+def model_columns(data: dict, runs: list[dict]) -> dict:
+    """Service time, steady state, ceiling, expected latency, efficiency and bottleneck."""
+    service_s = median_or_none([service_time(run) for run in runs])
+    steady = median_or_none([steady_state_rps(run["wrk"].get("per_second"), service_s)
+                             for run in runs])
+    found, bottleneck = prediction(data, service_s)
+    ceiling = found.ceiling_rps if found else None
+    efficiency = steady / ceiling if steady is not None and ceiling else None
+    errors = sum(sum(v for v in (run["wrk"].get("errors") or {}).values() if v)
+                 for run in runs)
+    return {
+        "service_s": service_s, "steady_rps": steady, "ceiling_rps": ceiling,
+        "model_latency_s": found.latency_s if found else None,
+        "efficiency": efficiency, "bottleneck": bottleneck if runs else None,
+        "disagrees": efficiency is not None and not (
+            EFFICIENCY_BAND[0] <= efficiency <= EFFICIENCY_BAND[1]),
+        "good_rps": median_or_none([goodput(run["wrk"]) for run in runs]) if errors else None,
+    }
+
+
+def resource_columns(data: dict, runs: list[dict]) -> dict:
+    """Server CPU, requests per CPU-second, peak RSS, processes, threads; wrk's cores."""
+    pairs = [(run, run["resources"]) for run in runs if isinstance(run.get("resources"), dict)]
+    per_cpu = [run["wrk"]["requests"] / res["server_cpu_s"] for run, res in pairs
+               if res.get("server_cpu_s") and run["wrk"].get("requests") is not None]
+    wrk_cores = [res["wrk_cpu_s"] / res["wall_s"] for _, res in pairs
+                 if res.get("wrk_cpu_s") is not None and res.get("wall_s")]
+    processes = [res["server_processes_max"] for _, res in pairs if res.get("server_processes_max")]
+    threads = [res["server_threads_max"] for _, res in pairs if res.get("server_threads_max")]
+    wrk_threads = (data.get("wrk") or {}).get("threads")
+    cores = cores_of(data)
+    usable = min(wrk_threads, cores) if wrk_threads and cores else None
+    busiest = max(wrk_cores, default=None)
+    return {
+        "cpu_s": median_or_none([res.get("server_cpu_s") for _, res in pairs]),
+        "req_per_cpu_s": median_or_none(per_cpu),
+        "rss_peak_bytes": median_or_none([res.get("server_rss_peak_bytes") for _, res in pairs]),
+        "processes_max": max(processes, default=None),
+        "threads_max": max(threads, default=None),
+        "wrk_cores": busiest, "wrk_usable_cores": usable,
+        "wrk_saturated": bool(busiest is not None and usable
+                              and busiest >= WRK_SATURATION * usable),
+    }
+
+
+def timeline(run: dict) -> dict | None:
+    """The run's aligned probe timeline as stored, or aligned now from its two wrk results."""
+    if isinstance(run.get("timeline"), dict):
+        return run["timeline"]
+    probe = (run.get("probe") or {}).get("wrk")
+    return align(probe, run["wrk"]) if isinstance(probe, dict) else None
+
+
+def probe_columns(data: dict, runs: list[dict]) -> dict:
+    """Medians over runs of the probe's rates before, during and after; the first run's
+    probe timeline and the heavy load's window in seconds since the probe started."""
+    summaries = [summarize_probe(line, (run.get("probe") or {}).get("wrk") or {})
+                 for run in runs if (line := timeline(run)) is not None]
+    out = {f"probe_{key}": median_or_none([s[key] for s in summaries]) for key in PROBE_KEYS}
+    first = next((line for run in runs if (line := timeline(run)) is not None), None)
+    window = None
+    if first and first.get("heavy_first") is not None:
+        window = (first["heavy_first"], first["heavy_last"] + 1)
+    elif first:  # no clock alignment stored: the planned timing is the best guess
+        timing = (data.get("case") or {}).get("timing") or {}
+        if timing.get("before_s") is not None and timing.get("during_s") is not None:
+            window = (timing["before_s"], timing["before_s"] + timing["during_s"])
+    out["probe_per_second"] = list(first["probe_per_second"]) if first else None
+    out["heavy_window"] = window
+    return out
