@@ -85,10 +85,13 @@ def planned_seconds(case: Case, repeats: int, warmup_s: float) -> float:
     return repeats * (case.wrk.duration + min(warmup_s, 2.0) + check_s + 1.5)
 
 
-def check_tools(impls: list[Impl]) -> None:
+def check_tools(impls: list[Impl], pinning: bool = False) -> None:
     if shutil.which("wrk") is None:
         raise BenchError("wrk not found: install it with `apt-get install -y wrk` "
                          "(or run `./just setup`)")
+    if pinning and shutil.which("taskset") is None:
+        raise BenchError("taskset not found (needed by the suite's pinning): install it with "
+                         "`apt-get install -y util-linux`")
     for impl in impls:
         for argv in impl.manifest.setup:
             if shutil.which(argv[0]) is None and not (impl.folder / argv[0]).exists():
@@ -135,7 +138,7 @@ def collect_packages(impl: Impl) -> list[str] | None:
     return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
 
-def server_argv(impl: Impl, case: Case, port: int) -> list[str]:
+def server_argv(impl: Impl, case: Case, port: int, cpus: str | None = None) -> list[str]:
     server = impl.manifest.servers[case.server]
     values = {"port": str(port), "workers": str(case.workers),
               "threads": str(case.threads if case.threads is not None else 1)}
@@ -144,7 +147,8 @@ def server_argv(impl: Impl, case: Case, port: int) -> list[str]:
         for key, value in values.items():
             arg = arg.replace("{" + key + "}", value)
         out.append(arg)
-    return out
+    # exec'd through taskset, the server and every process and thread it makes are pinned
+    return ["taskset", "-c", cpus, *out] if cpus else out
 
 
 def _checked_request(case: Case, port: int, timeout_s: float) -> float:
@@ -160,7 +164,8 @@ def _checked_request(case: Case, port: int, timeout_s: float) -> float:
 
 
 @contextmanager
-def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float):
+def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float,
+                   cpus: str | None = None):
     """A fresh server for case that passed the conformance check: (server, info, seconds)."""
     env = impl_env({"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label})
     for attempt in (1, 2):
@@ -168,7 +173,8 @@ def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: floa
         # retry on a new port tells that race apart from a server that cannot start
         port = free_port()
         try:
-            server = start_server(server_argv(impl, case, port), port, impl.folder, env, log_path)
+            server = start_server(server_argv(impl, case, port, cpus), port, impl.folder, env,
+                                  log_path)
         except ServerFailed as exc:
             raise CaseFailed(str(exc)) from None
         try:
@@ -221,21 +227,25 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
     warmup_s = settings.warmup
     probe = None
     clock = [time.monotonic()]  # start, checked, measured, stopped: the runner's own share
-    with checked_server(case, impl, log_path, settings.ready_timeout) as (server, info, elapsed):
+    pins = settings.pinning
+    wrk_cpus = pins.wrk if pins else None
+    with checked_server(case, impl, log_path, settings.ready_timeout,
+                        pins.server if pins else None) as (server, info, elapsed):
         clock.append(time.monotonic())
         url = f"http://127.0.0.1:{server.port}{case.path}"
         if case.type == "interference":
             with TreeSampler(server.proc.pid) as sampler:
-                heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}")
+                heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}", wrk_cpus)
             done = heavy
         else:
             if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
                 run_wrk(url, threads=wrk.threads, connections=wrk.threads, duration_s=warmup_s,
-                        timeout_s=wrk.timeout, json_out=logs / f"{slug}.warmup.json")
+                        timeout_s=wrk.timeout, json_out=logs / f"{slug}.warmup.json",
+                        cpus=wrk_cpus)
             with TreeSampler(server.proc.pid) as sampler:
                 done = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
                                duration_s=wrk.duration, timeout_s=wrk.timeout,
-                               json_out=logs / f"{slug}.r{index}.wrk.json")
+                               json_out=logs / f"{slug}.r{index}.wrk.json", cpus=wrk_cpus)
         exit_code = server.proc.poll()
         clock.append(time.monotonic())
     clock.append(time.monotonic())
@@ -262,7 +272,7 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
     return run
 
 
-def _interfere(case: Case, server, url: str, prefix: Path):
+def _interfere(case: Case, server, url: str, prefix: Path, cpus: str | None):
     """The probe for the whole window, the heavy load in its middle: (heavy, probe) runs."""
     status, body, elapsed = http_get(server.port, case.probe_path, 10.0)
     problems = check_answer(case.probe, {}, status, body, elapsed)
@@ -279,7 +289,8 @@ def _interfere(case: Case, server, url: str, prefix: Path):
         # the probe waits as long as the window lasts: a stalled server shows as a gap
         # in its completions, not as a timeout error
         outcome["run"] = run_wrk(probe_url, threads=1, connections=1, duration_s=total,
-                                 timeout_s=total, json_out=f"{prefix}.probe.json", stop=stop)
+                                 timeout_s=total, json_out=f"{prefix}.probe.json", stop=stop,
+                                 cpus=cpus)
 
     thread = threading.Thread(target=probe, name="probe")
     thread.start()
@@ -287,7 +298,7 @@ def _interfere(case: Case, server, url: str, prefix: Path):
         time.sleep(case.before_s)
         heavy = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
                         duration_s=wrk.duration, timeout_s=wrk.timeout,
-                        json_out=f"{prefix}.heavy.json")
+                        json_out=f"{prefix}.heavy.json", cpus=cpus)
         thread.join(timeout=total + 60)
     finally:
         stop.set()  # only matters when interrupted: the probe's wrk is killed at once
@@ -309,8 +320,10 @@ def verify_case(case: Case, impl: Impl, work_dir: Path,
 
 
 def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) -> dict:
+    pins = suite.suite.pinning
     return {"format": FORMAT, "version": VERSION, "suite": suite.name, "run_id": run_id,
             "case": case.record(), "wrk": case.wrk.as_record(),
+            "pinning": pins.model_dump() if pins else None,
             "repeats": suite.suite.repeats, "status": "running", "reason": None,
             "info": None, "runs": [], "environment": environment}
 
@@ -365,7 +378,8 @@ def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set
             continue
         if (isinstance(old, dict) and old.get("status") in ("ok", "na")
                 and old.get("case") == case.record() and old.get("wrk") == case.wrk.as_record()
-                and old.get("repeats") == suite.suite.repeats):
+                and old.get("repeats") == suite.suite.repeats
+                and old.get("pinning") == base_record(suite, "", case, {})["pinning"]):
             done.add(case.id)
     return done
 
@@ -387,7 +401,7 @@ def method_checks(cases: list[Case], cores: int) -> tuple[list[str], list[str]]:
 def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run_dir: Path,
               repo: Path, console, resume: bool = False) -> list[dict]:
     used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
-    check_tools(used)
+    check_tools(used, pinning=suite.suite.pinning is not None)
     warnings, errors = method_checks(cases, os.cpu_count() or 1)
     if errors:
         raise BenchError(f"{errors[0]}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),

@@ -120,16 +120,18 @@ def wait_ready(server: RunningServer, timeout_s: float) -> dict:
                 last_error = f"/info answered status {status}"
         except (OSError, http.client.HTTPException, ValueError) as exc:
             last_error = str(exc) or type(exc).__name__
-        time.sleep(0.05)
+        time.sleep(0.02)
     raise ServerFailed(with_log(f"not ready within {timeout_s:g} s ({last_error})",
                                 server.log_path))
 
 
-def stop_group(proc: subprocess.Popen, grace_s: float = 1.0) -> None:
+def stop_group(proc: subprocess.Popen, grace_s: float = 0.2) -> None:
     """Stop the process group led by proc, and any descendant that left it.
 
-    SIGTERM first so servers can exit cleanly, then SIGKILL to the whole group: a
-    worker blocked in a long request would otherwise hold a graceful shutdown open.
+    SIGTERM first so servers can exit cleanly, then, after a short grace (a measurement
+    needs no graceful shutdown, and the runner's own time counts against the run),
+    SIGKILL to the whole group: a worker blocked in a long request would otherwise hold a
+    graceful shutdown open.
     """
     try:
         descendants = psutil.Process(proc.pid).children(recursive=True)

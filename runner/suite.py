@@ -127,12 +127,19 @@ class Scenario(_Strict):
         return kinds
 
 
+class Pinning(_Strict):
+    """CPU lists (taskset syntax, e.g. "0" or "0-1") for the server and for wrk."""
+    server: str = Field(pattern=r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+    wrk: str = Field(pattern=r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+
+
 class Suite(_Strict):
     description: str | None = None
     wrk: WrkSettings
     repeats: PositiveInt = 3
     warmup: WrkDuration | Literal[0] = 2.0
     ready_timeout: Duration = 30.0    # how long a server may take to answer /info
+    pinning: Pinning | None = None    # optional: server and wrk on separate cores
     targets: list[Target] = Field(min_length=1)
     scenarios: list[Scenario] = Field(min_length=1)
 
@@ -169,6 +176,7 @@ class Case:
     params: dict
     path: str
     note: str | None
+    server_note: str | None
     wrk: WrkSettings
     available: bool = True
     reason: str | None = None
@@ -192,7 +200,8 @@ class Case:
                 "impl": self.impl, "language": self.language, "framework": self.framework,
                 "server": self.server, "server_label": self.server_label,
                 "concurrency": self.concurrency, "workers": self.workers, "threads": self.threads, "kind": self.kind,
-                "params": dict(self.params), "path": self.path, "note": self.note}
+                "params": dict(self.params), "path": self.path, "note": self.note,
+                "server_note": self.server_note}
 
 
 def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
@@ -292,7 +301,8 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             concurrency=server.concurrency, workers=workers,
                             threads=server.threads, kind=kind, params=params,
                             path=endpoint_path(kind, params),
-                            note=(endpoint.note if endpoint else None) or server.note,
+                            note=endpoint.note if endpoint else None,
+                            server_note=server.note,
                             wrk=wrk, available=available,
                             reason=reason, **interference))
     return cases

@@ -58,7 +58,7 @@ def _seconds(value: float) -> int:
 
 def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
             timeout_s: float, json_out: Path | str, wrk: str = "wrk",
-            stop: threading.Event | None = None) -> WrkRun:
+            stop: threading.Event | None = None, cpus: str | None = None) -> WrkRun:
     """Run wrk once against url and wait for it, never longer than duration + timeout + 15 s.
 
     The Lua report goes to json_out (an older file there is removed first, so a stale
@@ -67,6 +67,8 @@ def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
     """
     argv = wrk_argv(url, threads=threads, connections=connections, duration_s=duration_s,
                     timeout_s=timeout_s, wrk=wrk)
+    if cpus:
+        argv = ["taskset", "-c", cpus, *argv]  # exec'd pinned: every wrk thread inherits it
     if shutil.which(wrk) is None:
         raise WrkMissing(wrk)
     json_path = Path(json_out)

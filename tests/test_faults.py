@@ -171,3 +171,28 @@ def test_port_taken(tmp_path, monkeypatch):
         reason, _ = bench.verify_case(case, impls["faulty"], tmp_path, ready_timeout_s=10)
     assert reason.startswith("server exited with status 1 before it was ready (log: OSError: "
                              "[Errno 98] Address already in use)"), reason
+
+
+def test_cpu_pinning_is_applied_and_recorded(tmp_path):
+    suite = tmp_path / "pinned.yaml"
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu, wrk_cpu = str(cpus[0]), str(cpus[-1])
+    suite.write_text(f"""\
+wrk: {{threads: 1, connections: 2, duration: 1s, timeout: 2s}}
+repeats: 1
+warmup: 0
+pinning: {{server: "{server_cpu}", wrk: "{wrk_cpu}"}}
+targets: [{{impl: faulty, servers: [good]}}]
+scenarios: [{{name: hello, kinds: [hello]}}]
+""")
+    raw = tmp_path / "raw"
+    assert main(["bench", str(suite), "--impls", str(FAKES), "--raw-dir", str(raw),
+                 "--no-report"]) == 0
+    (path,) = raw.glob("pinned/*/hello__*.json")
+    data = json.loads(path.read_text())
+    assert data["status"] == "ok"
+    assert data["pinning"] == {"server": server_cpu, "wrk": wrk_cpu}
+    (run,) = data["runs"]
+    assert run["server_argv"][:3] == ["taskset", "-c", server_cpu]
+    assert run["wrk_argv"][:3] == ["taskset", "-c", wrk_cpu]
+    assert run["wrk"]["requests"] > 0

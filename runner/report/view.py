@@ -135,6 +135,18 @@ def _probe_lead(cases: list[dict], scenario: str) -> list[str]:
     return []
 
 
+def _server_lead(cases: list[dict], scenario: str) -> list[str]:
+    """One sentence naming each server configuration of the scenario with its note."""
+    notes = {}
+    for data in cases:
+        case = data.get("case") or {}
+        if case.get("scenario") == scenario and case.get("server_note"):
+            notes.setdefault(f"{case.get('impl')} {case.get('server_label')}", case["server_note"])
+    if not notes:
+        return []
+    return ["Servers: " + "; ".join(f"{name}: {note}" for name, note in notes.items()) + "."]
+
+
 def _load_tables(records: list[dict]) -> list[Table]:
     done = [r for r in records if cells.measured(r)]
     tables = [Table("Throughput and model", cells.THROUGHPUT,
@@ -162,8 +174,9 @@ def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
             tables = _load_tables(records)
         sections.append(Section(name=str(name), title=str(part["title"].iloc[0] or name),
                                 type=kind, wrk=wrk.get(name, []),
-                                lead=_probe_lead(cases, str(name)) if kind == "interference"
-                                else [], tables=tables, charts=chart_specs(str(name), kind)))
+                                lead=(_probe_lead(cases, str(name)) if kind == "interference"
+                                      else []) + _server_lead(cases, str(name)),
+                                tables=tables, charts=chart_specs(str(name), kind)))
     return sections
 
 
