@@ -46,9 +46,13 @@ PYPERF = ("pyperf, \"Analyze benchmark results\"",
 
 def _measuring(repeats: int, warmup: float | None) -> Part:
     if repeats:
-        first = (f"Each case is measured {repeats} times"
-                 + (f", each time after a {format_seconds(warmup)} warm-up" if warmup else "")
-                 + "; the tables show the median of the repeats.")
+        first = (f"Each case is measured {repeats} times, each time on a fresh server; the "
+                 "tables show the median of the repeats. The conformance request warms each "
+                 "server up; an endpoint answering in under 50 ms is then also loaded for "
+                 + (f"{format_seconds(warmup)}" if warmup else "a short while")
+                 + " at one connection per wrk thread, a warm-up whose results are discarded "
+                 "(against a slower endpoint a warm-up load would leave queued work behind "
+                 "for the measurement).")
     else:
         first = "No case of this run has a measured repeat yet."
     return Part("Measuring", [
@@ -58,8 +62,10 @@ def _measuring(repeats: int, warmup: float | None) -> Part:
         "still hold queued requests from the last one.",
         "Before measuring, the endpoint is checked: status 200, the JSON shape, proof that "
         "the work was done, and for sleeps that one request alone takes at least the "
-        "requested time. A case that fails the check is not measured; its row shows the "
-        "reason. n/a means the implementation does not serve that endpoint kind (it says so "
+        "requested time. The same requests give the model its service time: the sleep's "
+        "own request, or for other kinds the median of up to 7 further requests to the warm "
+        "server (only one when it takes 50 ms or more). A case that fails the check is not "
+        "measured; its row shows the reason. n/a means the implementation does not serve that endpoint kind (it says so "
         "in its impl.yaml); it is not a failure.",
     ], [])
 
