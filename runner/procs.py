@@ -150,7 +150,24 @@ def stop_group(proc: subprocess.Popen, grace_s: float = 0.2) -> None:
             child.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(descendants, timeout=2)
+    _wait_gone(descendants, timeout_s=2.0)
+
+
+def _wait_gone(procs: list[psutil.Process], timeout_s: float) -> None:
+    """Wait until every process has exited. A zombie has: it runs nothing and holds no
+    port, and once its parent is gone only init can reap it, which may take a while."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = []
+        for proc in procs:
+            try:
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(proc)
+            except psutil.Error:
+                pass
+        if not alive:
+            return
+        time.sleep(0.01)
 
 
 def _killpg(pgid: int, sig: int) -> None:
