@@ -234,7 +234,7 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
         clock.append(time.monotonic())
         url = f"http://127.0.0.1:{server.port}{case.path}"
         if case.type == "interference":
-            with TreeSampler(server.proc.pid) as sampler:
+            with TreeSampler(server.proc.pid, server.port) as sampler:
                 heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}", wrk_cpus)
             done = heavy
         else:
@@ -242,7 +242,7 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
                 run_wrk(url, threads=wrk.threads, connections=wrk.threads, duration_s=warmup_s,
                         timeout_s=wrk.timeout, json_out=logs / f"{slug}.warmup.json",
                         cpus=wrk_cpus)
-            with TreeSampler(server.proc.pid) as sampler:
+            with TreeSampler(server.proc.pid, server.port) as sampler:
                 done = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
                                duration_s=wrk.duration, timeout_s=wrk.timeout,
                                json_out=logs / f"{slug}.r{index}.wrk.json", cpus=wrk_cpus)
@@ -398,6 +398,14 @@ def method_checks(cases: list[Case], cores: int) -> tuple[list[str], list[str]]:
     return warnings, errors
 
 
+def _read_run(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == "concbench.run" else None
+
+
 def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run_dir: Path,
               repo: Path, console, resume: bool = False) -> list[dict]:
     used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
@@ -422,10 +430,17 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
                     for impl in used}
     environment["packages"] = {impl.name: collect_packages(impl) for impl in used}
     run_path = run_dir / "run.json"
-    write_json(run_path, {"format": "concbench.run", "version": VERSION, "suite": suite.name,
-                          "run_id": run_id, "suite_file": suite.file, "suite_text": suite.text,
-                          "environment": environment, "cases": [c.id for c in cases],
-                          "finished_at": None})
+    previous = _read_run(run_path) if resume else None
+    if previous:
+        # a resumed run keeps the environment it started with; each case file has its own
+        previous.setdefault("resumed_at", []).append(environment["started_at"])
+        previous["cases"] = [c.id for c in cases]
+        write_json(run_path, previous)
+    else:
+        write_json(run_path, {"format": "concbench.run", "version": VERSION, "suite": suite.name,
+                              "run_id": run_id, "suite_file": suite.file, "suite_text": suite.text,
+                              "environment": environment, "cases": [c.id for c in cases],
+                              "finished_at": None})
     progress = Progress(sum(planned_seconds(c, suite.suite.repeats, suite.suite.warmup)
                             for c in todo), console, len(cases))
     console.print(f"{len(todo)} cases, about {_clock(progress.planned_s)} of measuring; "
@@ -437,6 +452,9 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
         records.append(run_case(case, impls[case.impl], suite, run_id, run_dir, environment,
                                 setup_errors.get(case.impl), progress, index))
     run = json.loads(run_path.read_text())
-    run["finished_at"] = utc_now()
+    if run.get("finished_at"):  # a resumed run that had finished once keeps that time
+        run.setdefault("resumed_finished_at", []).append(utc_now())
+    else:
+        run["finished_at"] = utc_now()
     write_json(run_path, run)
     return records

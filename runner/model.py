@@ -38,22 +38,35 @@ def _per_worker(workers: int, what: str) -> str:
     return f"{what} x {workers} worker{'s' if workers != 1 else ''}"
 
 
+def _spread(limit: int, workers: int, what: str, split: list[int] | None) -> tuple[float, str]:
+    """K for `limit` per worker. The kernel hands each connection to one worker for good,
+    and rarely evenly: with a split of wrk's connections over the workers, a worker with
+    fewer connections than its limit leaves the rest of its limit unused."""
+    if split and len(split) == workers and workers > 1:
+        k = sum(min(held, limit) for held in split)
+        return k, (_per_worker(workers, what) + ", connections split "
+                   + "/".join(str(held) for held in split))
+    return limit * workers, _per_worker(workers, what)
+
+
 def sleep_capacity(kind: str, concurrency: str, workers: int, threads: int | None,
-                   connections: int, info: dict) -> tuple[float, str]:
-    """K for a blocking or non-blocking wait, and the limit's name."""
+                   connections: int, info: dict,
+                   split: list[int] | None = None) -> tuple[float, str]:
+    """K for a blocking or non-blocking wait, and the limit's name; `split` is how many
+    connections each worker process held, where measured."""
     if concurrency == "event-loop":
         if kind == "async_sleep":
             return connections, f"none: every connection waits on the event loop at once ({connections})"
         if kind == "sync_sleep":
             tokens = info.get("thread_limiter_tokens") or 40
-            return tokens * workers, _per_worker(workers, f"anyio thread limiter: {tokens} tokens")
+            return _spread(tokens, workers, f"anyio thread limiter: {tokens} tokens", split)
         if kind == "executor_sleep":
             size = info.get("default_executor_workers")
             if not size:
                 size = min(32, (info.get("cpu_count") or 1) + 4)
-            return size * workers, _per_worker(workers, f"asyncio default executor: {size} threads")
+            return _spread(size, workers, f"asyncio default executor: {size} threads", split)
         if kind == "blocking_in_async":
-            return workers, _per_worker(workers, "one event loop blocked per request")
+            return _spread(1, workers, "one event loop blocked per request", split)
     if concurrency in ("thread-per-request", "goroutines"):
         what = "a thread per request" if concurrency == "thread-per-request" else "a goroutine per request"
         return connections, f"none: {what} ({connections} connections)"
@@ -95,12 +108,13 @@ def cpu_capacity(kind: str, language: str, concurrency: str, workers: int,
 
 
 def predict(kind: str, language: str, concurrency: str, workers: int, threads: int | None,
-            connections: int, service_s: float | None, cores: int, info: dict) -> Prediction | None:
+            connections: int, service_s: float | None, cores: int, info: dict,
+            split: list[int] | None = None) -> Prediction | None:
     """The row's ceiling, expected latency and bottleneck; None where no model applies."""
     if not service_s or service_s <= 0:
         return None
     if kind in SLEEP_KINDS:
-        k, why = sleep_capacity(kind, concurrency, workers, threads, connections, info)
+        k, why = sleep_capacity(kind, concurrency, workers, threads, connections, info, split)
     elif kind in CPU_KINDS:
         k, why = cpu_capacity(kind, language, concurrency, workers, threads, connections,
                               cores, info)

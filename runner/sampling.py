@@ -19,11 +19,23 @@ def _cpu(proc: psutil.Process) -> float | None:
         return None
 
 
+def _connections(proc: psutil.Process, port: int) -> int:
+    try:
+        return sum(1 for c in proc.net_connections(kind="tcp")
+                   if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port)
+    except psutil.Error:
+        return 0
+
+
 class TreeSampler:
     """Samples the process tree under `root_pid` and the runner's wrk children."""
 
-    def __init__(self, root_pid: int, interval: float = 0.25):
+    def __init__(self, root_pid: int, port: int | None = None, interval: float = 0.25):
         self.root = psutil.Process(root_pid)
+        self.port = port
+        # established connections to the server's port held by each process: how the
+        # kernel spread wrk's connections over a server's worker processes
+        self.connections: dict[int, int] = {}
         self.interval = interval
         self.first_cpu: dict[int, float] = {}
         self.last_cpu: dict[int, float] = {}
@@ -68,6 +80,10 @@ class TreeSampler:
             except psutil.Error:
                 continue
             alive += 1
+            if self.port is not None:
+                held = _connections(proc, self.port)
+                if held:
+                    self.connections[proc.pid] = max(held, self.connections.get(proc.pid, 0))
             self.first_cpu.setdefault(proc.pid, cpu if not self.rss else 0.0)
             self.last_cpu[proc.pid] = cpu
         if alive:
@@ -100,5 +116,6 @@ class TreeSampler:
             "server_processes_max": self.processes_max,
             "server_threads_max": self.threads_max,
             "wrk_cpu_s": wrk_cpu,
+            "connections_per_process": sorted(self.connections.values(), reverse=True),
             "samples": len(self.rss),
         }

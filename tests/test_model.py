@@ -87,3 +87,18 @@ def test_probe_timeline_lines_up_on_the_clock():
     summary = summarize_probe(timeline, probe)
     assert summary == {"before_rps": 600, "during_min_rps": 0, "during_mean_rps": 0.0,
                        "after_rps": 580, "longest_wait_s": 3.2}
+
+
+def test_uneven_connection_split_over_workers_lowers_the_ceiling():
+    even = predict("sync_sleep", "python", "event-loop", 2, None, 100, 1.0, 2, FASTAPI, [50, 50])
+    assert even.ceiling_rps == pytest.approx(80.0)
+    uneven = predict("sync_sleep", "python", "event-loop", 2, None, 100, 1.0, 2, FASTAPI, [69, 31])
+    assert uneven.ceiling_rps == pytest.approx(71.0)  # 40 tokens used of 69, 31 of 40
+    assert uneven.bottleneck == ("anyio thread limiter: 40 tokens x 2 workers, "
+                                 "connections split 69/31")
+    blocked = predict("blocking_in_async", "python", "event-loop", 2, None, 100, 1.0, 2, FASTAPI,
+                      [60, 40])
+    assert blocked.ceiling_rps == pytest.approx(2.0)
+    # a split that does not match the workers is not used
+    odd = predict("sync_sleep", "python", "event-loop", 2, None, 100, 1.0, 2, FASTAPI, [100])
+    assert odd.ceiling_rps == pytest.approx(80.0)

@@ -60,12 +60,22 @@ def prediction(data: dict, service_s: float | None) -> tuple[Prediction | None, 
     try:
         found = predict(kind, case.get("language") or "", case["concurrency"],
                         case.get("workers") or 1, case.get("threads"), connections, service_s,
-                        cores, data.get("info") or {})
+                        cores, data.get("info") or {}, connection_split(data))
     except ValueError as exc:
         return None, f"no model: {exc}"
     if found is None:
         return None, f"no model for {kind}"
     return found, found.bottleneck
+
+
+def connection_split(data: dict) -> list[int] | None:
+    """Connections held per worker process, element-wise median over the repeats, where
+    every repeat measured the same number of processes holding connections."""
+    splits = [(run.get("resources") or {}).get("connections_per_process")
+              for run in measured_runs(data)]
+    if not splits or any(not s for s in splits) or len({len(s) for s in splits}) != 1:
+        return None
+    return [int(median_or_none([s[i] for s in splits])) for i in range(len(splits[0]))]
 
 
 def goodput(run_wrk: dict) -> float | None:
