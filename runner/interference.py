@@ -27,7 +27,12 @@ def align(probe: dict, heavy: dict) -> dict:
 def summarize_probe(timeline: dict, probe_wrk: dict) -> dict:
     """Probe rate before, during (lowest and mean) and after the heavy load; longest wait.
 
-    The first and last buckets of each run are partial seconds and are left out.
+    The first and last buckets of each run are partial seconds and are left out. "During"
+    runs from the heavy load's first full second to the end of the window: wrk stops
+    sending when its duration is up, but the server still works through the requests it
+    holds (a 40,000-item response can outlast the heavy run by seconds), and a stall in
+    that tail is the heavy load's doing too. "After" is the part of the window after the
+    heavy run, where the probe should have recovered.
     """
     counts = timeline["probe_per_second"]
     first, last = timeline["heavy_first"], timeline["heavy_last"]
@@ -36,7 +41,7 @@ def summarize_probe(timeline: dict, probe_wrk: dict) -> dict:
     if first is None or not counts:
         return out
     before = counts[1:max(first, 1)]
-    during = counts[first + 1:last] if last - first >= 2 else counts[first:last + 1]
+    during = counts[first + 1:-1] if len(counts) - first >= 3 else counts[first:]
     after = counts[last + 1:-1]
     if before:
         out["before_rps"] = statistics.median(before)
