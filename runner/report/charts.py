@@ -157,12 +157,18 @@ def render(run: dict, cases: list[dict]) -> dict[str, str]:
     with matplotlib.style.context(["default", {"svg.fonttype": "none"}]):
         for scenario in dict.fromkeys(frame["scenario"]):
             part = frame[frame["scenario"] == scenario]
-            rows = [r for r in part.to_dict("records") if _plottable(r)]
-            if not rows:
-                continue
+            records = part.to_dict("records")
+            rows = [r for r in records if _plottable(r)]
+            # a probe's timeline counts even when the heavy load completed nothing in its
+            # window (its latency is then missing): that is the stall the chart shows
+            probed = [r for r in records if r["status"] == "ok"]
             title = str(part["title"].iloc[0] or scenario)
             for spec in view.chart_specs(str(scenario), view.scenario_type(part)):
-                figure = DRAW[spec.name.removeprefix(f"{scenario}-")](title, rows)
+                name = spec.name.removeprefix(f"{scenario}-")
+                chosen = probed if name == "probe" else rows
+                if not chosen:
+                    continue
+                figure = DRAW[name](title, chosen)
                 if figure is not None:
                     charts[spec.name] = _svg(figure, spec.name)
     return charts
