@@ -17,7 +17,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_valid
 from .errors import BenchError
 from .kinds import KINDS, endpoint_path
 from .manifest import Impl
-from .yamlfile import Path_, format_key, line_of, load_yaml, raise_validation
+from .yamlfile import Path_, format_key, line_of, parse_yaml, raise_validation
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -205,7 +205,6 @@ class Case:
 
 
 def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
-    from .yamlfile import parse_yaml
     data, lines = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise BenchError("expected a mapping with keys wrk, targets and scenarios", file=file)
