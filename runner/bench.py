@@ -81,7 +81,7 @@ def planned_seconds(case: Case, repeats: int, warmup_s: float) -> float:
         return 0.0
     check_s = case.params.get("ms", 0) / 1000
     if case.type == "interference":
-        return repeats * (case.before_s + case.wrk.duration + case.after_s + check_s + 1.5)
+        return repeats * (case.window_s + check_s + 1.5)
     return repeats * (case.wrk.duration + min(warmup_s, 2.0) + check_s + 1.5)
 
 
@@ -153,13 +153,17 @@ def server_argv(impl: Impl, case: Case, port: int, cpus: str | None = None) -> l
 
 def _checked_request(case: Case, port: int, timeout_s: float) -> float:
     """One request to the case's endpoint whose answer must prove its work; its seconds."""
+    return _checked(case.kind, case.params, case.path, port, timeout_s, "")
+
+
+def _checked(kind: str, params: dict, path: str, port: int, timeout_s: float, what: str) -> float:
     try:
-        status, body, elapsed = http_get(port, case.path, timeout_s)
+        status, body, elapsed = http_get(port, path, timeout_s)
     except (OSError, http.client.HTTPException) as exc:
-        raise CaseFailed(f"conformance request to {case.path} failed: {exc}") from None
-    problems = check_answer(case.kind, case.params, status, body, elapsed)
+        raise CaseFailed(f"conformance request to {what}{path} failed: {exc}") from None
+    problems = check_answer(kind, params, status, body, elapsed)
     if problems:
-        raise CaseFailed(f"conformance check of {case.path} failed: " + "; ".join(problems))
+        raise CaseFailed(f"conformance check of {what}{path} failed: " + "; ".join(problems))
     return elapsed
 
 
@@ -264,7 +268,7 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
         _require_completions(lua, wrk.duration, "")
     else:
         probe_lua, probe_text = _read_wrk(probe, "the probe's")
-        _require_completions(probe_lua, case.before_s + wrk.duration + case.after_s, "probe ")
+        _require_completions(probe_lua, case.window_s, "probe ")
         run["probe"] = {"wrk_argv": list(probe.argv), "wrk": probe_lua, "text": probe_text,
                         "text_raw": probe.stdout,
                         "disagreements": compare_text_json(probe_text, probe_lua)}
@@ -274,13 +278,9 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
 
 def _interfere(case: Case, server, url: str, prefix: Path, cpus: str | None):
     """The probe for the whole window, the heavy load in its middle: (heavy, probe) runs."""
-    status, body, elapsed = http_get(server.port, case.probe_path, 10.0)
-    problems = check_answer(case.probe, {}, status, body, elapsed)
-    if problems:
-        raise CaseFailed(f"conformance check of the probe {case.probe_path} failed: "
-                         + "; ".join(problems))
+    _checked(case.probe, {}, case.probe_path, server.port, 10.0, "the probe ")
     wrk = case.wrk
-    total = case.before_s + wrk.duration + case.after_s
+    total = case.window_s
     probe_url = f"http://127.0.0.1:{server.port}{case.probe_path}"
     stop = threading.Event()
     outcome: dict = {}

@@ -21,6 +21,7 @@ KINDS: dict[str, str | None] = {
 
 SLEEP_KINDS = {"async_sleep", "sync_sleep", "blocking_in_async", "executor_sleep"}
 SUM_KINDS = {"cpu_sync", "cpu_in_async", "cpu_process"}
+CPU_KINDS = SUM_KINDS | {"fib"}
 JSON_KINDS = {"json_large", "json_large_offloaded"}
 
 

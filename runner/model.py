@@ -22,8 +22,7 @@ The numbers the model uses are read from each server's /info at run time, not ty
 
 from dataclasses import dataclass
 
-SLEEP_KINDS = {"async_sleep", "sync_sleep", "blocking_in_async", "executor_sleep"}
-CPU_KINDS = {"cpu_sync", "cpu_in_async", "cpu_process", "fib"}
+from .kinds import CPU_KINDS, SLEEP_KINDS
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,11 @@ class Case:
     after_s: float = 0.0
 
     @property
+    def window_s(self) -> float:
+        """Interference: how long the probe runs, the heavy load in its middle."""
+        return self.before_s + self.wrk.duration + self.after_s
+
+    @property
     def probe_path(self) -> str | None:
         return endpoint_path(self.probe, {}) if self.probe else None
 

@@ -7,7 +7,8 @@ where the stored data cannot give them, with the reason in words where a reader 
 """
 
 from ..interference import align, summarize_probe
-from ..model import CPU_KINDS, SLEEP_KINDS, Prediction, predict, steady_state_rps
+from ..kinds import CPU_KINDS, SLEEP_KINDS
+from ..model import Prediction, predict, steady_state_rps
 from ..stats import median_or_none
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
