@@ -23,6 +23,9 @@ SLEEP_KINDS = {"async_sleep", "sync_sleep", "blocking_in_async", "executor_sleep
 SUM_KINDS = {"cpu_sync", "cpu_in_async", "cpu_process"}
 CPU_KINDS = SUM_KINDS | {"fib"}
 JSON_KINDS = {"json_large", "json_large_offloaded"}
+# kinds whose rows the model explains: a wait or CPU work of a known size; the others
+# measure per-request overhead, which a single request's time does not predict
+MODELLED = SLEEP_KINDS | CPU_KINDS
 
 
 def endpoint_path(kind: str, params: dict[str, int]) -> str:

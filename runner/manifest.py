@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import BenchError
 from .kinds import KINDS
@@ -21,8 +21,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Runs = Literal["loop", "loop-blocking", "request", "pool"]
+Lock = Literal["process", "none"]
+
+
 class Endpoint(_Strict):
+    # where the work runs and what bounds it (runner/model.py, docs/formats.md)
+    runs: Runs
+    pool: str | None = None          # with runs: pool, a key of the manifest's `pools`
+    lock: Lock | None = None         # default: the manifest's `lock`
+    label: str | None = None         # how a developer says it, e.g. "`def` handler"
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _pool_named(self) -> "Endpoint":
+        if self.runs == "pool" and not self.pool:
+            raise ValueError("runs: pool needs `pool`, the name of the pool it runs in")
+        if self.runs != "pool" and self.pool:
+            raise ValueError(f"pool is only for runs: pool (this endpoint runs: {self.runs})")
+        return self
 
 
 Argv = list[str | int]
@@ -34,13 +51,13 @@ def _argv(value: list) -> list[str]:
     return [str(v) for v in value]
 
 
-Concurrency = Literal["event-loop", "thread-per-request", "threads", "goroutines"]
+# how one worker admits requests: an event loop or a thread or task per request admits
+# every connection it holds; `threads` admits that many at once
+Concurrency = Literal["event-loop", "thread-per-request", "threads", "task-per-request"]
 
 
 class Server(_Strict):
     argv: Argv
-    # how one worker holds requests in service, for the model: an asyncio event loop, a
-    # new thread per request, a fixed number of threads, a goroutine per request
     concurrency: Concurrency
     workers: int | Literal["auto"] = Field(1)
     threads: int | None = None
@@ -67,6 +84,11 @@ class Manifest(_Strict):
     language: str
     framework: str
     description: str | None = None
+    # CPU work serialised by a lock per process (CPython's GIL: process) or not (none);
+    # an endpoint may say otherwise
+    lock: Lock
+    # the pools endpoints run in, by the name /info reports their size under: a title each
+    pools: dict[str, str] = {}
     setup: list[Argv] = []
     packages: Argv | None = None   # argv printing the environment's packages, one per line
     servers: dict[str, Server] = Field(min_length=1)
@@ -106,13 +128,41 @@ class Impl:
 
 def parse_manifest(data: object, file: str, lines: dict) -> Manifest:
     if not isinstance(data, dict):
-        raise BenchError("expected a mapping of keys (name, language, framework, setup, "
+        raise BenchError("expected a mapping of keys (name, language, framework, lock, setup, "
                          "servers, endpoints)", file=file)
     try:
-        return Manifest.model_validate(data)
+        manifest = Manifest.model_validate(data)
     except pydantic.ValidationError as exc:
         raise_validation(exc, file, lines)
         raise  # unreachable
+    _check_declarations(manifest, file, lines)
+    return manifest
+
+
+def _check_declarations(manifest: Manifest, file: str, lines: dict) -> None:
+    """Each pool named is declared; work on an event loop needs servers that have one."""
+    loops = [name for name, s in manifest.servers.items() if s.concurrency != "event-loop"]
+    for kind, endpoint in manifest.endpoints.items():
+        if endpoint.pool and endpoint.pool not in manifest.pools:
+            declared = ", ".join(manifest.pools) or "none"
+            raise BenchError(f"pool {endpoint.pool!r} is not declared under `pools` "
+                             f"(declared: {declared})", file=file,
+                             key=f"endpoints.{kind}.pool",
+                             line=lines.get(("endpoints", kind, "pool")))
+        if endpoint.runs in ("loop", "loop-blocking") and loops:
+            raise BenchError(f"runs: {endpoint.runs} needs an event loop, but server "
+                             f"{loops[0]!r} has concurrency "
+                             f"{manifest.servers[loops[0]].concurrency}", file=file,
+                             key=f"endpoints.{kind}.runs",
+                             line=lines.get(("endpoints", kind, "runs")))
+
+
+def execution_of(manifest: Manifest, kind: str) -> dict:
+    """The stored form of an endpoint's declaration (runs, pool, pool_title, lock)."""
+    endpoint = manifest.endpoints[kind]
+    return {"runs": endpoint.runs, "pool": endpoint.pool,
+            "pool_title": manifest.pools.get(endpoint.pool) if endpoint.pool else None,
+            "lock": endpoint.lock or manifest.lock}
 
 
 def load_impls(root: Path) -> dict[str, Impl]:

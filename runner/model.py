@@ -1,128 +1,214 @@
-"""The model: what each row should measure, from Little's law, and which limit binds it.
+"""The model: what each row should measure, from Little's law and the cores, and which limit
+binds it, computed only from what the implementation declares and the server reports.
 
-With `c` connections held open by a closed-loop load generator, a service time `s` of one
-request alone, and `K` requests the server configuration can have in service at once,
-Little's law (L = X * R) gives the ceiling throughput X = min(c, K) / s and, once the
-queue is full, the expected mean latency R = c / X. CPU-bound work is capped instead by
-the cores that can run it at once: one per Python process (the GIL), the process pool's
-size, GOMAXPROCS, and the machine's cores, which the server shares with wrk.
+Every endpoint declares where its work runs (`impl.yaml`, docs/formats.md):
 
-Where the defaults come from (cited again in the report's method section):
-- anyio's default thread limiter, which FastAPI/Starlette use for `def` endpoints: 40
-  tokens (anyio docs, "Working with threads": "the default limiter ... 40 tokens").
-- asyncio's default executor is a ThreadPoolExecutor with max_workers =
-  min(32, os.cpu_count() + 4) since CPython 3.8 (concurrent.futures docs).
-- ProcessPoolExecutor defaults to os.cpu_count() processes (concurrent.futures docs).
-- Werkzeug's development server, threaded, starts a thread per request (werkzeug
-  serving.run_simple, threaded=True; Flask's `flask run` default since 1.0).
-- gunicorn's sync worker handles one request at a time; gthread handles `threads`
-  requests per worker (gunicorn docs, "Design": worker types).
-The numbers the model uses are read from each server's /info at run time, not typed in.
+- `loop`: on the worker's event loop without blocking it (every admitted request at once);
+- `loop-blocking`: on the event loop, blocking it (one request at a time per worker);
+- `request`: on the request's own thread or task (as many as the server admits);
+- `pool`: in a named pool whose size and kind (threads or processes) the server reports.
+
+and whether CPU work there is serialised by a process-wide lock (`lock: process`, as
+CPython's GIL) or can use every core (`lock: none`). Every server declares how a worker
+admits requests: an event loop or a thread or task per request admits every connection it
+holds; `threads` admits that many at once.
+
+With `c` connections held open by a closed-loop load generator, `K` requests in service at
+once and a service time `s` of one request alone, Little's law (L = X * R) caps the rate at
+X = K / s. CPU work is capped as well by the cores that can run it at once, `P`, divided by
+the CPU seconds one request costs, `d`: X <= P / d. The ceiling is the lower of the two;
+once the queue is full the mean latency is R = c / X.
+
+No endpoint kind, framework or language is named here: a new runtime needs a declaration,
+not a change to this module.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .kinds import CPU_KINDS, SLEEP_KINDS
+RUNS = ("loop", "loop-blocking", "request", "pool")
+LOCKS = ("process", "none")
+CONCURRENCY = ("event-loop", "thread-per-request", "threads", "task-per-request")
+# a worker of these admits every connection it holds; `threads` admits `threads` at once
+UNBOUNDED = {"event-loop": "its event loop", "thread-per-request": "a thread per request",
+             "task-per-request": "a task per request"}
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where an endpoint's work runs, as its manifest declares it."""
+    runs: str
+    pool: str | None = None
+    lock: str = "none"
+    pool_title: str | None = None   # the pool's name in words, from the manifest
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A pool as the server reported it in /info."""
+    size: int
+    kind: str               # "threads" | "processes"
+
+
+@dataclass(frozen=True)
+class Server:
+    concurrency: str
+    workers: int
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What was measured or reported for one row.
+
+    `split`: connections each worker process held (None: assume an even split);
+    `cores_left`: the machine's cores minus what the load generator used;
+    `cpu_demand_s`: CPU seconds one request costs (None: the cores bound is not applied).
+    """
+    connections: int
+    service_s: float
+    cores: int
+    cores_left: float | None = None
+    cpu_demand_s: float | None = None
+    pools: dict[str, Pool] = field(default_factory=dict)
+    parallelism: int | None = None       # threads the runtime runs at once (GOMAXPROCS)
+    split: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Prediction:
-    ceiling_rps: float      # X = min(c, K) / s
+    ceiling_rps: float      # min(K / s, P / d)
     latency_s: float        # expected mean latency in steady state
-    in_service: float       # K (or the parallel cores for CPU work)
+    in_service: float       # K: requests in service at once
+    parallel: float         # P: cores the work can use at once
     bottleneck: str         # the binding limit, in plain words
+    bound: str              # "requests" (K / s binds) or "cores" (P / d binds)
+    runnable_per_process: int = 1   # most requests in service in one process under one lock
 
 
-def _per_worker(workers: int, what: str) -> str:
-    return f"{what} x {workers} worker{'s' if workers != 1 else ''}"
+class NoModel(ValueError):
+    """The declaration or the reported facts are not enough for a ceiling; says why."""
 
 
-def _spread(limit: int, workers: int, what: str, split: list[int] | None) -> tuple[float, str]:
-    """K for `limit` per worker. The kernel hands each connection to one worker for good,
-    and rarely evenly: with a split of wrk's connections over the workers, a worker with
-    fewer connections than its limit leaves the rest of its limit unused."""
-    if split and len(split) == workers and workers > 1:
-        k = sum(min(held, limit) for held in split)
-        return k, (_per_worker(workers, what) + ", connections split "
-                   + "/".join(str(held) for held in split))
-    return limit * workers, _per_worker(workers, what)
+def _plural(n: float, word: str) -> str:
+    return f"{n:g} {word}{'' if n == 1 else 's'}"
 
 
-def sleep_capacity(kind: str, concurrency: str, workers: int, threads: int | None,
-                   connections: int, info: dict,
-                   split: list[int] | None = None) -> tuple[float, str]:
-    """K for a blocking or non-blocking wait, and the limit's name; `split` is how many
-    connections each worker process held, where measured."""
-    if concurrency == "event-loop":
-        if kind == "async_sleep":
-            return connections, f"none: every connection waits on the event loop at once ({connections})"
-        if kind == "sync_sleep":
-            tokens = info.get("thread_limiter_tokens") or 40
-            return _spread(tokens, workers, f"anyio thread limiter: {tokens} tokens", split)
-        if kind == "executor_sleep":
-            size = info.get("default_executor_workers")
-            if not size:
-                size = min(32, (info.get("cpu_count") or 1) + 4)
-            return _spread(size, workers, f"asyncio default executor: {size} threads", split)
-        if kind == "blocking_in_async":
-            return _spread(1, workers, "one event loop blocked per request", split)
-    if concurrency in ("thread-per-request", "goroutines"):
-        what = "a thread per request" if concurrency == "thread-per-request" else "a goroutine per request"
-        return connections, f"none: {what} ({connections} connections)"
-    if concurrency == "threads":
-        per = threads or 1
-        if per == 1:
-            return workers, _per_worker(workers, "one request at a time")
-        return workers * per, _per_worker(workers, f"{per} threads")
-    raise ValueError(f"no model for {kind} on a {concurrency} server")
+def held_per_worker(connections: int, workers: int, split: tuple[int, ...] | None) -> list[int]:
+    """Connections each worker holds: as measured (workers that held none count as 0), else
+    an even split. The kernel hands a connection to one worker for good, rarely evenly;
+    a lone worker gets them all, however many it had accepted when sampled."""
+    if workers > 1 and split and len(split) <= workers and sum(split) > 0:
+        return sorted(split, reverse=True) + [0] * (workers - len(split))
+    return [connections // workers + (1 if i < connections % workers else 0)
+            for i in range(workers)]
 
 
-def cpu_capacity(kind: str, language: str, concurrency: str, workers: int,
-                 threads: int | None, connections: int, cores: int, info: dict) -> tuple[float, str]:
-    """Requests computing at once for CPU work, and the limit's name."""
-    if concurrency == "goroutines":
-        procs = info.get("gomaxprocs") or cores
-        parallel = min(procs, cores, connections)
-        return parallel, f"cores: GOMAXPROCS = {procs} on {cores} cores shared with wrk"
-    if concurrency == "threads":
-        requests = workers * (threads or 1)
-    elif concurrency == "event-loop" and kind == "cpu_in_async":
-        requests = workers
-    else:
-        requests = connections
-    if kind == "cpu_process":
-        pool = info.get("process_pool_workers") or cores
-        busy = min(requests, pool * workers)
-        parallel = min(busy, cores)
-        if parallel == cores:
-            return parallel, f"cores: {pool * workers} pool processes on {cores} cores shared with wrk"
-        return parallel, f"process pool: {busy} processes busy at once"
-    gil = language == "python"
-    parallel = min(requests, workers if gil else requests, cores)
-    if gil and parallel == workers and workers < cores:
-        return parallel, _per_worker(workers, "GIL: one core per process")
-    if gil and kind == "cpu_in_async":
-        return parallel, _per_worker(workers, "event loop busy computing: one request per worker")
-    return parallel, f"cores: {cores} shared with wrk" + (" (GIL: one per process)" if gil else "")
+def _pool(execution: Execution, facts: Facts) -> Pool:
+    pool = facts.pools.get(execution.pool or "")
+    if pool is None:
+        raise NoModel(f"the server did not report the size of pool {execution.pool!r} in /info")
+    return pool
 
 
-def predict(kind: str, language: str, concurrency: str, workers: int, threads: int | None,
-            connections: int, service_s: float | None, cores: int, info: dict,
-            split: list[int] | None = None) -> Prediction | None:
-    """The row's ceiling, expected latency and bottleneck; None where no model applies."""
-    if not service_s or service_s <= 0:
+def _admits(server: Server) -> int | None:
+    if server.concurrency == "threads":
+        return server.threads or 1
+    if server.concurrency in UNBOUNDED:
         return None
-    if kind in SLEEP_KINDS:
-        k, why = sleep_capacity(kind, concurrency, workers, threads, connections, info, split)
-    elif kind in CPU_KINDS:
-        k, why = cpu_capacity(kind, language, concurrency, workers, threads, connections,
-                              cores, info)
+    raise NoModel(f"unknown server concurrency {server.concurrency!r}")
+
+
+def _per_worker(execution: Execution, server: Server, facts: Facts, held: int) -> tuple[int, int]:
+    """(requests in service, cores usable) for one worker holding `held` connections."""
+    admits = _admits(server)
+    admitted = held if admits is None else min(held, admits)
+    if execution.runs == "loop-blocking":
+        k = min(admitted, 1)
+    elif execution.runs == "pool":
+        k = min(admitted, _pool(execution, facts).size)
+    elif execution.runs in ("loop", "request"):
+        k = admitted
     else:
-        return None
-    in_service = min(connections, k)
-    ceiling = in_service / service_s
-    latency = max(service_s, connections / ceiling)
-    return Prediction(ceiling, latency, k, why)
+        raise NoModel(f"unknown execution {execution.runs!r}")
+    if execution.runs == "pool" and _pool(execution, facts).kind == "processes":
+        cores = k                       # each pool process is its own process, own lock
+    elif execution.lock == "process" or execution.runs in ("loop", "loop-blocking"):
+        cores = min(k, 1)               # one lock per process, or the loop's one thread
+    else:
+        cores = min(k, facts.parallelism or facts.cores)
+    return k, cores
+
+
+def _requests_limit(execution: Execution, server: Server, facts: Facts,
+                    held: list[int]) -> str:
+    """What caps the requests in service, in words: the tightest limit of the busiest
+    worker, or none when every connection is in service at once."""
+    w = server.workers
+    workers = f" x {_plural(w, 'worker')}"
+    split = f", connections split {'/'.join(map(str, held))}" if w > 1 and facts.split else ""
+    limits = []   # (requests at once per worker, words)
+    admits = _admits(server)
+    if admits is not None:
+        limits.append((admits, "one request at a time" if admits == 1
+                       else _plural(admits, "request thread")))
+    if execution.runs == "loop-blocking":
+        limits.append((1, "the event loop, blocked by each request: 1 at a time"))
+    if execution.runs == "pool":
+        pool = _pool(execution, facts)
+        title = execution.pool_title or execution.pool
+        limits.append((pool.size, f"{title}: {_plural(pool.size, pool.kind[:-1])}"))
+    binding = min(limits, default=None, key=lambda limit: limit[0])
+    if binding is None or binding[0] > max(held):
+        where = UNBOUNDED.get(server.concurrency) if admits is None else None
+        return (f"none: every connection in service at once ({facts.connections}"
+                + (f", {where}" if where else "") + ")" + split)
+    return f"{binding[1]}{workers}{split}"
+
+
+def _cores_limit(execution: Execution, server: Server, facts: Facts, parallel: float,
+                 usable: int) -> str:
+    """What caps the cores the work can use, in words."""
+    left = facts.cores_left if facts.cores_left is not None else facts.cores
+    beside = f"{left:.2g} of {facts.cores} cores left beside the load generator"
+    if usable > left:
+        return f"cores: {beside}"
+    workers = f" x {_plural(server.workers, 'worker')}"
+    if execution.runs == "pool" and _pool(execution, facts).kind == "processes":
+        return f"cores: {_plural(usable, 'pool process')} busy at once ({beside})"
+    if execution.lock == "process":
+        return f"one core per process (process-wide lock){workers}"
+    if execution.runs in ("loop", "loop-blocking"):
+        return f"one core per event loop{workers}"
+    if facts.parallelism:
+        return f"cores: the runtime runs {facts.parallelism} threads at once ({beside})"
+    return f"cores: {beside}"
+
+
+def predict(execution: Execution, server: Server, facts: Facts) -> Prediction:
+    """The row's ceiling, expected latency and binding limit; NoModel says why not."""
+    if facts.service_s is None or facts.service_s <= 0:
+        raise NoModel("no service time measured")
+    held = held_per_worker(facts.connections, server.workers, facts.split)
+    per_worker = [_per_worker(execution, server, facts, h) for h in held]
+    in_service = sum(k for k, _ in per_worker)
+    usable = sum(c for _, c in per_worker)
+    left = facts.cores_left if facts.cores_left is not None else facts.cores
+    parallel = min(usable, left)
+    if in_service <= 0:
+        raise NoModel("no request can be in service")
+    by_requests = in_service / facts.service_s
+    by_cores = parallel / facts.cpu_demand_s if facts.cpu_demand_s else float("inf")
+    if by_cores < by_requests:
+        ceiling, bound = by_cores, "cores"
+        why = _cores_limit(execution, server, facts, parallel, usable)
+    else:
+        ceiling, bound = by_requests, "requests"
+        why = _requests_limit(execution, server, facts, held)
+    lock_shared = execution.lock == "process" and not (
+        execution.runs == "pool" and _pool(execution, facts).kind == "processes")
+    runnable = max(k for k, _ in per_worker) if lock_shared else 1
+    latency = max(facts.service_s, facts.connections / ceiling)
+    return Prediction(ceiling, latency, in_service, parallel, why, bound, runnable)
 
 
 def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> float | None:
@@ -140,29 +226,62 @@ def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> f
     return sum(middle) / len(middle)
 
 
-def plan_warnings(case_kind: str, language: str, concurrency: str, workers: int,
-                  threads: int | None, wrk_threads: int, connections: int, duration_s: float,
-                  timeout_s: float, sleep_ms: int | None, cores: int) -> list[tuple[str, str]]:
+def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
+    """The measured fact that explains a row outside the band, in words, or "unexplained".
+
+    `measured` holds what the run recorded: `cpu_per_request_s` under load, `cpu_demand_s`
+    alone, `server_cores` the server tree used during the load, `switch_interval_s` of the
+    process-wide lock where the runtime reports one, `service_s` alone and `p50_s` under
+    load.
+    """
+    facts = []
+    under, alone = measured.get("cpu_per_request_s"), measured.get("cpu_demand_s")
+    used = measured.get("server_cores")
+    if prediction.runnable_per_process > 1 and efficiency < 1:
+        interval = measured.get("switch_interval_s")
+        facts.append(f"{prediction.runnable_per_process} runnable threads share one "
+                     "process-wide lock" + (f" (switch interval {interval * 1000:g} ms)"
+                                           if interval else ""))
+    if under and alone and abs(under / alone - 1) > 0.1:
+        facts.append(f"a request cost {under * 1000:.3g} ms of CPU under load against "
+                     f"{alone * 1000:.3g} ms alone ({under / alone - 1:+.0%})")
+    if prediction.bound == "cores" and used is not None and prediction.parallel:
+        share = used / prediction.parallel
+        if abs(share - 1) > 0.1:
+            facts.append(f"the server used {used:.2f} cores of the {prediction.parallel:.2g} "
+                         "the model gives it")
+    service, p50 = measured.get("service_s"), measured.get("p50_s")
+    if (prediction.bound == "requests" and service and p50 and efficiency > 1
+            and p50 < 0.9 * service):
+        facts.append(f"a request took {p50 * 1000:.3g} ms under load against "
+                     f"{service * 1000:.3g} ms alone")
+    return "; ".join(facts) if facts else "unexplained"
+
+
+def plan_warnings(execution: Execution | None, server: Server, wrk_threads: int,
+                  connections: int, duration_s: float, timeout_s: float,
+                  service_s: float | None, cores: int) -> list[tuple[str, str]]:
     """Method checks before a run: ("warning" | "error", message) pairs.
 
-    Only sleeps have a service time known in advance (their `ms`); the model's defaults
-    stand in for the facts a server reports at run time.
+    Only a wait has a service time known in advance; a pool whose size the server reports
+    only at run time has no ceiling yet, so it gets no latency warning here.
     """
     out = []
     if connections % wrk_threads:
         used = connections // wrk_threads * wrk_threads
         out.append(("warning", f"-c {connections} is not a multiple of -t {wrk_threads}: wrk "
                                f"opens {connections // wrk_threads} per thread, {used} in all"))
-    if sleep_ms is None:
+    if service_s is None:
         return out
-    service_s = sleep_ms / 1000
     if service_s >= duration_s:
         out.append(("error", f"one request takes {service_s:g} s, the run lasts only "
                              f"{duration_s:g} s: nothing could complete"))
         return out
-    prediction = predict(case_kind, language, concurrency, workers, threads, connections,
-                         service_s, cores, {"cpu_count": cores})
-    if prediction is None:
+    if execution is None:
+        return out
+    try:
+        prediction = predict(execution, server, Facts(connections, service_s, cores))
+    except NoModel:
         return out
     if timeout_s < prediction.latency_s:
         out.append(("warning", f"--timeout {timeout_s:g} s is below the expected latency "

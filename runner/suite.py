@@ -16,8 +16,8 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_valid
 
 from .errors import BenchError
 from .kinds import KINDS, endpoint_path
-from .manifest import Impl
-from .yamlfile import Path_, format_key, line_of, parse_yaml, raise_validation
+from .manifest import Impl, execution_of
+from .yamlfile import Path_, format_key, line_of, parse_yaml, raise_validation, read_text
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -184,6 +184,8 @@ class Case:
     probe: str | None = None         # interference only: the probe's kind
     before_s: float = 0.0
     after_s: float = 0.0
+    label: str | None = None         # how a developer says the endpoint (impl.yaml)
+    execution: dict | None = None    # where its work runs (manifest.execution_of)
 
     @property
     def window_s(self) -> float:
@@ -206,7 +208,8 @@ class Case:
                 "server": self.server, "server_label": self.server_label,
                 "concurrency": self.concurrency, "workers": self.workers, "threads": self.threads, "kind": self.kind,
                 "params": dict(self.params), "path": self.path, "note": self.note,
-                "server_note": self.server_note}
+                "server_note": self.server_note, "label": self.label,
+                "execution": self.execution}
 
 
 def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
@@ -230,8 +233,7 @@ def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
 def load_suite(path: Path) -> LoadedSuite:
     if not path.is_file():
         raise BenchError("no such suite file", file=str(path))
-    text = path.read_text(encoding="utf-8")
-    return parse_suite(text, str(path), path.stem)
+    return parse_suite(read_text(path), str(path), path.stem)
 
 
 def resolve_workers(value: int | str, cores: int) -> int:
@@ -306,6 +308,8 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             threads=server.threads, kind=kind, params=params,
                             path=endpoint_path(kind, params),
                             note=endpoint.note if endpoint else None,
+                            label=(endpoint.label or kind) if endpoint else kind,
+                            execution=execution_of(manifest, kind) if endpoint else None,
                             server_note=server.note,
                             wrk=wrk, available=available,
                             reason=reason, **interference))

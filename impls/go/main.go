@@ -180,20 +180,19 @@ func jsonLarge(w http.ResponseWriter, r *http.Request) {
 func info(w http.ResponseWriter, r *http.Request) {
 	v := runtime.Version()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"impl":                     "go",
-		"language":                 "go",
-		"language_version":         v,
-		"framework":                "net/http",
-		"framework_version":        v, // net/http ships with the Go release
-		"server_software":          map[string]string{"net/http": v},
-		"pid":                      os.Getpid(),
-		"cpu_count":                runtime.NumCPU(),
-		"gomaxprocs":               runtime.GOMAXPROCS(0),
-		"thread_limiter_tokens":    nil,
-		"default_executor_workers": nil,
-		"process_pool_workers":     nil,
-		"wsgi_multithread":         nil,
-		"server_label":             os.Getenv("BENCH_SERVER"),
+		"impl":              "go",
+		"language":          "go",
+		"language_version":  v,
+		"framework":         "net/http",
+		"framework_version": v, // net/http ships with the Go release
+		"server_software":   map[string]string{"net/http": v},
+		"pid":               os.Getpid(),
+		"cpu_count":         runtime.NumCPU(),
+		// threads running Go code at once: the cores CPU work can use (docs/formats.md)
+		"parallelism":            runtime.GOMAXPROCS(0),
+		"pools":                  map[string]any{},
+		"lock_switch_interval_s": nil,
+		"server_label":           os.Getenv("BENCH_SERVER"),
 	})
 }
 

@@ -96,7 +96,7 @@ func TestInfo(t *testing.T) {
 	t.Setenv("BENCH_SERVER", "net-http")
 	code, body := get(t, "/info")
 	if code != http.StatusOK || body["impl"] != "go" || body["framework"] != "net/http" ||
-		body["server_label"] != "net-http" || body["gomaxprocs"] == nil || body["process_pool_workers"] != nil {
+		body["server_label"] != "net-http" || body["parallelism"] == nil || body["lock_switch_interval_s"] != nil {
 		t.Errorf("%d %v", code, body)
 	}
 }

@@ -239,10 +239,14 @@ async def info():
         "event_loop": f"{loop.__module__}.{loop.__qualname__}",
         "pid": os.getpid(),
         "cpu_count": os.cpu_count(),
-        "thread_limiter_tokens": anyio.to_thread.current_default_thread_limiter().total_tokens,
-        "default_executor_workers": default_executor._max_workers,
-        "process_pool_workers": process_pool()._max_workers,
-        "gomaxprocs": None,
-        "wsgi_multithread": None,
+        # the pools endpoints run in, by the names impl.yaml declares (docs/formats.md)
+        "pools": {
+            "anyio-limiter": {"size": int(anyio.to_thread.current_default_thread_limiter().total_tokens),
+                              "kind": "threads"},
+            "default-executor": {"size": default_executor._max_workers, "kind": "threads"},
+            "process-pool": {"size": process_pool()._max_workers, "kind": "processes"},
+        },
+        "parallelism": None,
+        "lock_switch_interval_s": sys.getswitchinterval(),
         "server_label": os.environ.get("BENCH_SERVER"),
     }

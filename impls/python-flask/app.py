@@ -133,9 +133,11 @@ def info():
         framework="flask", framework_version=version("flask"),
         server_software={server: version(server)},
         pid=os.getpid(), cpu_count=os.cpu_count(),
-        thread_limiter_tokens=None, default_executor_workers=None,
-        process_pool_workers=_pool._max_workers if _pool_pid == os.getpid() else os.cpu_count(),
-        gomaxprocs=None,
+        # the pools endpoints run in, by the names impl.yaml declares (docs/formats.md)
+        pools={"process-pool": {
+            "size": _pool._max_workers if _pool_pid == os.getpid() else os.cpu_count(),
+            "kind": "processes"}},
+        parallelism=None, lock_switch_interval_s=sys.getswitchinterval(),
         wsgi_multithread=request.environ.get("wsgi.multithread"),
         wsgi_multiprocess=request.environ.get("wsgi.multiprocess"),
         server_label=os.environ.get("BENCH_SERVER"),

@@ -7,8 +7,9 @@ where the stored data cannot give them, with the reason in words where a reader 
 """
 
 from ..interference import align, summarize_probe
-from ..kinds import CPU_KINDS, SLEEP_KINDS
-from ..model import Prediction, predict, steady_state_rps
+from ..kinds import MODELLED
+from ..model import (Execution, Facts, NoModel, Pool, Prediction, Server, diagnose, predict,
+                     steady_state_rps)
 from ..stats import median_or_none
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -32,11 +33,38 @@ def measured_runs(data: dict) -> list[dict]:
             if isinstance(run, dict) and (run.get("wrk") or {}).get("rps") is not None]
 
 
+def _calibration(run: dict) -> dict:
+    found = run.get("calibration")
+    return found if isinstance(found, dict) and not found.get("error") else {}
+
+
 def service_time(run: dict) -> float | None:
-    """One request alone on the fresh server: `check.service_s`, or the older `latency_s`."""
+    """One request alone on the fresh, settled server: the calibration's median, else the
+    conformance request (`check.service_s`, or the older `latency_s`)."""
+    calibrated = _calibration(run).get("service_s")
+    if calibrated:
+        return calibrated
     check = run.get("check") or {}
     value = check.get("service_s")
     return check.get("latency_s") if value is None else value
+
+
+# a server tree using less than this share of a core during the calibration's busy phase
+# was mostly waiting: its CPU per request is then mostly the idle server's own background
+# (gunicorn's arbiter and idle workers), not what a request costs, and no cores bound applies
+BUSY_CORES = 0.25
+
+
+def calibrated(runs: list[dict]) -> bool:
+    return any(_calibration(run) for run in runs)
+
+
+def cpu_demand(runs: list[dict]) -> float | None:
+    """CPU seconds the server tree spent per request on a busy server (calibration), median
+    of runs; None where the calibration left the server mostly idle (a wait)."""
+    busy = [cal["cpu_demand_s"] for run in runs if (cal := _calibration(run))
+            and (cal.get("demand_server_cores") or 0) >= BUSY_CORES]
+    return median_or_none(busy)
 
 
 def cores_of(data: dict) -> int | None:
@@ -44,28 +72,51 @@ def cores_of(data: dict) -> int | None:
     return (data.get("environment") or {}).get("cores") or (data.get("info") or {}).get("cpu_count")
 
 
-def prediction(data: dict, service_s: float | None) -> tuple[Prediction | None, str]:
+def wrk_cores(runs: list[dict]) -> float | None:
+    """Cores the load generator used during the load, median of runs."""
+    return median_or_none([res["wrk_cpu_s"] / res["wall_s"] for run in runs
+                           if (res := run.get("resources") or {}).get("wall_s")
+                           and res.get("wrk_cpu_s") is not None])
+
+
+def _facts(data: dict, runs: list[dict], service_s: float | None) -> Facts:
+    info = data.get("info") or {}
+    cores = cores_of(data)
+    used = wrk_cores(runs)
+    pools = {}
+    for name, pool in (info.get("pools") or {}).items():
+        if isinstance(pool, dict) and isinstance(pool.get("size"), int) and pool.get("kind"):
+            pools[name] = Pool(pool["size"], pool["kind"])
+    split = connection_split(data)
+    return Facts(connections=(data.get("wrk") or {}).get("connections"), service_s=service_s,
+                 cores=cores, cores_left=None if used is None else max(cores - used, 0.1),
+                 cpu_demand_s=cpu_demand(runs), pools=pools,
+                 parallelism=info.get("parallelism"), split=tuple(split) if split else None)
+
+
+def prediction(data: dict, service_s: float | None,
+               runs: list[dict] | None = None) -> tuple[Prediction | None, str]:
     """The model's prediction for a case and its bottleneck text (why not, when None)."""
     case = data.get("case") or {}
     kind = case.get("kind")
-    connections = (data.get("wrk") or {}).get("connections")
-    cores = cores_of(data)
-    if kind not in SLEEP_KINDS | CPU_KINDS:
+    runs = measured_runs(data) if runs is None else runs
+    if kind not in MODELLED:
         return None, NO_MODEL.get(kind, f"no model for {kind}")
-    if not case.get("concurrency"):
-        return None, "no model: the server's concurrency is not recorded in this result"
+    if not case.get("execution") or not case.get("concurrency"):
+        return None, "no model: where the work runs is not recorded in this result"
     if not service_s:
         return None, "no model: no single-request service time recorded"
-    if not connections or not cores:
+    if not (data.get("wrk") or {}).get("connections") or not cores_of(data):
         return None, "no model: connections or core count not recorded"
+    if not calibrated(runs):
+        return None, "no model: no calibration recorded (a result from before calibration)"
+    execution = {k: v for k, v in case["execution"].items()
+                 if k in ("runs", "pool", "lock", "pool_title")}
+    server = Server(case["concurrency"], case.get("workers") or 1, case.get("threads"))
     try:
-        found = predict(kind, case.get("language") or "", case["concurrency"],
-                        case.get("workers") or 1, case.get("threads"), connections, service_s,
-                        cores, data.get("info") or {}, connection_split(data))
-    except ValueError as exc:
+        found = predict(Execution(**execution), server, _facts(data, runs, service_s))
+    except NoModel as exc:
         return None, f"no model: {exc}"
-    if found is None:
-        return None, f"no model for {kind}"
     return found, found.bottleneck
 
 
@@ -77,6 +128,22 @@ def connection_split(data: dict) -> list[int] | None:
     if not splits or any(not s for s in splits) or len({len(s) for s in splits}) != 1:
         return None
     return [int(median_or_none([s[i] for s in splits])) for i in range(len(splits[0]))]
+
+
+def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dict:
+    """What diagnose() weighs against a row outside the band."""
+    per_request, server_cores, p50 = [], [], []
+    for run in runs:
+        res, wrk = run.get("resources") or {}, run["wrk"]
+        if res.get("server_cpu_s") and wrk.get("requests"):
+            per_request.append(res["server_cpu_s"] / wrk["requests"])
+        if res.get("server_cpu_s") is not None and res.get("wall_s"):
+            server_cores.append(res["server_cpu_s"] / res["wall_s"])
+        p50.append((wrk.get("latency_s") or {}).get("p50"))
+    return {"cpu_per_request_s": median_or_none(per_request), "cpu_demand_s": cpu_demand(runs),
+            "server_cores": median_or_none(server_cores), "service_s": service_s,
+            "p50_s": median_or_none(p50),
+            "switch_interval_s": (data.get("info") or {}).get("lock_switch_interval_s")}
 
 
 def goodput(run_wrk: dict) -> float | None:
@@ -94,17 +161,21 @@ def model_columns(data: dict, runs: list[dict]) -> dict:
     service_s = median_or_none([service_time(run) for run in runs])
     steady = median_or_none([steady_state_rps(run["wrk"].get("per_second"), service_s)
                              for run in runs])
-    found, bottleneck = prediction(data, service_s)
+    found, bottleneck = prediction(data, service_s, runs)
     ceiling = found.ceiling_rps if found else None
     efficiency = steady / ceiling if steady is not None and ceiling else None
+    disagrees = efficiency is not None and not (
+        EFFICIENCY_BAND[0] <= efficiency <= EFFICIENCY_BAND[1])
     errors = sum(sum(v for v in (run["wrk"].get("errors") or {}).values() if v)
                  for run in runs)
     return {
         "service_s": service_s, "steady_rps": steady, "ceiling_rps": ceiling,
         "model_latency_s": found.latency_s if found else None,
         "efficiency": efficiency, "bottleneck": bottleneck if runs else None,
-        "disagrees": efficiency is not None and not (
-            EFFICIENCY_BAND[0] <= efficiency <= EFFICIENCY_BAND[1]),
+        "disagrees": disagrees,
+        "cause": (diagnose(found, efficiency, measured_facts(data, runs, service_s))
+                  if disagrees else None),
+        "cpu_demand_s": cpu_demand(runs),
         "good_rps": median_or_none([goodput(run["wrk"]) for run in runs]) if errors else None,
     }
 

@@ -1,0 +1,116 @@
+"""Calibration: the service time and CPU demand of one request, measured on the fresh server
+just before its load, once every worker has booted.
+
+A server answers /info as soon as one worker is up; gunicorn may still be forking and
+importing the others, and a load started then hands every connection to the workers that
+exist (the kernel keeps a connection on the worker that accepted it). So the runner first
+waits until the server's process tree is settled: the same processes, using next to no CPU.
+Then one connection runs alone for a second (wrk -c1): its median latency is the service
+time `s`; then two connections per core for two seconds: the server's CPU seconds per
+request are the CPU demand `d` of the model.
+A slow request (a long wait) is calibrated by its conformance request instead, with the
+tree's CPU sampled around a second one, since a few seconds would hold one or two.
+"""
+
+import time
+
+import psutil
+
+from .sampling import TreeSampler
+from .wrk import run_wrk
+from .wrkparse import WrkParseError, parse_wrk_json
+
+SERVICE_S = 1.0            # one connection alone for this long: the service time
+DEMAND_S = 2.0             # then two connections per core for this long: the CPU demand
+SLOW_S = 0.5               # a request slower than this is calibrated by single requests
+SETTLE_POLL_S = 0.1
+SETTLE_IDLE_CORES = 0.05   # a settled tree uses less than this share of a core
+SETTLE_POLLS = 3           # ... for this many polls in a row, with the same processes
+
+
+def _tree(root: int) -> tuple[frozenset[int], float]:
+    """(pids, CPU seconds) of root's process tree now."""
+    try:
+        procs = [psutil.Process(root)]
+        procs += procs[0].children(recursive=True)
+    except psutil.Error:
+        return frozenset(), 0.0
+    pids, cpu = set(), 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        pids.add(proc.pid)
+        cpu += times.user + times.system
+    return frozenset(pids), cpu
+
+
+def wait_settled(root: int, timeout_s: float) -> dict:
+    """Wait until the tree keeps the same processes and is idle; how long that took."""
+    started = time.monotonic()
+    pids, cpu = _tree(root)
+    quiet = 0
+    while time.monotonic() - started < timeout_s:
+        time.sleep(SETTLE_POLL_S)
+        now_pids, now_cpu = _tree(root)
+        idle = (now_cpu - cpu) / SETTLE_POLL_S < SETTLE_IDLE_CORES
+        quiet = quiet + 1 if (now_pids == pids and idle) else 0
+        pids, cpu = now_pids, now_cpu
+        if quiet >= SETTLE_POLLS:
+            return {"settled": True, "settle_s": time.monotonic() - started,
+                    "processes": len(pids)}
+    return {"settled": False, "settle_s": time.monotonic() - started, "processes": len(pids)}
+
+
+def _wrk_phase(server, url: str, connections: int, duration_s: float, timeout_s: float,
+               json_out, cpus: str | None) -> tuple[dict | None, dict, str | None]:
+    """(wrk's Lua report or None, resources, error) of one short run beside a sampler."""
+    with TreeSampler(server.proc.pid, server.port) as sampler:
+        done = run_wrk(url, threads=min(connections, 4), connections=connections,
+                       duration_s=duration_s, timeout_s=max(timeout_s, 1.0), json_out=json_out,
+                       cpus=cpus)
+    resources = sampler.result()
+    if done.returncode != 0 or done.json_text is None:
+        return None, resources, f"wrk exited with {done.returncode}"
+    try:
+        lua = parse_wrk_json(done.json_text)
+    except WrkParseError as exc:
+        return None, resources, str(exc)
+    return lua, resources, None if lua["requests"] else "no request completed"
+
+
+def calibrate(server, url: str, check_s: float, timeout_s: float, json_prefix: str,
+              request_once, cores: int, cpus: str | None = None) -> dict:
+    """Service time and CPU demand of one request on this server (docs/formats.md).
+
+    `check_s` is the conformance request's time; `request_once()` sends one checked
+    request and returns its seconds. The service time is the median latency of one
+    connection alone. The CPU demand is the tree's CPU seconds per request with two
+    connections per core: a runtime that keeps a thread spinning while it waits for the
+    next request (Go's scheduler does) spends far more CPU per request on one connection
+    than on a busy server, which is what the model's cores bound is about.
+    """
+    record = wait_settled(server.proc.pid, timeout_s)
+    if check_s >= SLOW_S:
+        with TreeSampler(server.proc.pid, server.port) as sampler:
+            seconds = request_once()
+        cpu = sampler.result()["server_cpu_s"]
+        return {**record, "method": "single request", "requests": 1, "service_s": seconds,
+                "cpu_demand_s": cpu, "demand_server_cores": cpu / seconds}
+    record["method"] = "wrk -c1, then -c 2 x cores"
+    alone, _, error = _wrk_phase(server, url, 1, SERVICE_S, timeout_s,
+                                 f"{json_prefix}.service.json", cpus)
+    if error:
+        return {**record, "error": f"service time: {error}"}
+    busy_connections = 2 * cores
+    busy, resources, error = _wrk_phase(server, url, busy_connections, DEMAND_S, timeout_s,
+                                        f"{json_prefix}.demand.json", cpus)
+    if error:
+        return {**record, "error": f"CPU demand: {error}"}
+    return {**record, "requests": alone["requests"], "service_s": alone["latency_s"]["p50"],
+            "service_mean_s": alone["latency_s"]["mean"],
+            "demand_connections": busy_connections, "demand_requests": busy["requests"],
+            "cpu_demand_s": resources["server_cpu_s"] / busy["requests"],
+            "demand_server_cores": resources["server_cpu_s"] / resources["wall_s"],
+            "demand_wrk_cpu_s": resources["wrk_cpu_s"]}
