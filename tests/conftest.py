@@ -9,6 +9,7 @@ MANIFEST = """\
 name: {name}
 language: python
 framework: fake
+lock: process
 setup: []
 servers:
   main:
@@ -19,8 +20,8 @@ servers:
     concurrency: threads
     workers: auto
 endpoints:
-  hello: {{}}
-  sync_sleep: {{note: a plain sleep}}
+  hello: {{runs: request}}
+  sync_sleep: {{runs: request, note: a plain sleep}}
 """
 
 

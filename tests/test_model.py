@@ -1,56 +1,154 @@
-"""The Little's-law model, the steady-state rate, method checks and the probe timeline."""
+"""The model from declarations, the steady-state rate, method checks and the probe timeline.
+
+Each declared execution type has its expected ceiling here; the model itself names no
+endpoint kind, framework or language (checked below).
+"""
+
+import re
+from pathlib import Path
 
 import pytest
 
 from runner.interference import align, summarize_probe
-from runner.model import plan_warnings, predict, steady_state_rps
+from runner.model import (Execution, Facts, NoModel, Pool, Server, diagnose, plan_warnings,
+                          predict, steady_state_rps)
 
-FASTAPI = {"thread_limiter_tokens": 40, "default_executor_workers": 6,
-           "process_pool_workers": 2, "cpu_count": 2}
+POOLS = {"threads-40": Pool(40, "threads"), "threads-6": Pool(6, "threads"),
+         "procs-2": Pool(2, "processes"), "workers-2": Pool(2, "threads")}
+LOOP, THREAD_PER_REQUEST, TASKS = "event-loop", "thread-per-request", "task-per-request"
 
 
-@pytest.mark.parametrize("kind,concurrency,workers,threads,ceiling,bottleneck", [
-    ("async_sleep", "event-loop", 1, None, 100.0, "none: every connection waits on the event loop"),
-    ("sync_sleep", "event-loop", 1, None, 40.0, "anyio thread limiter: 40 tokens x 1 worker"),
-    ("sync_sleep", "event-loop", 2, None, 80.0, "anyio thread limiter: 40 tokens x 2 workers"),
-    ("executor_sleep", "event-loop", 1, None, 6.0, "asyncio default executor: 6 threads x 1 worker"),
-    ("blocking_in_async", "event-loop", 2, None, 2.0, "one event loop blocked per request x 2 workers"),
-    ("sync_sleep", "thread-per-request", 1, None, 100.0, "none: a thread per request"),
-    ("sync_sleep", "threads", 1, 1, 1.0, "one request at a time x 1 worker"),
-    ("sync_sleep", "threads", 5, 1, 5.0, "one request at a time x 5 workers"),
-    ("sync_sleep", "threads", 2, 4, 8.0, "4 threads x 2 workers"),
-    ("sync_sleep", "goroutines", 1, None, 100.0, "none: a goroutine per request"),
-])
-def test_sleep_ceilings(kind, concurrency, workers, threads, ceiling, bottleneck):
-    p = predict(kind, "python", concurrency, workers, threads, 100, 1.0, 2, FASTAPI)
+def facts(service_s=1.0, demand=None, connections=100, cores=2, left=None, parallelism=None,
+          split=None) -> Facts:
+    return Facts(connections, service_s, cores, left, demand, POOLS, parallelism, split)
+
+
+# a wait of 1 s under 100 connections: (execution, server, ceiling, bottleneck starts with)
+WAITS = [
+    (Execution("loop"), Server(LOOP, 1), 100.0, "none: every connection in service at once"),
+    (Execution("pool", "threads-40", "process", "anyio's thread limiter"), Server(LOOP, 1), 40.0,
+     "anyio's thread limiter: 40 threads x 1 worker"),
+    (Execution("pool", "threads-40", "process", "anyio's thread limiter"), Server(LOOP, 2), 80.0,
+     "anyio's thread limiter: 40 threads x 2 workers"),
+    (Execution("pool", "threads-6", "process"), Server(LOOP, 1), 6.0, "threads-6: 6 threads"),
+    (Execution("loop-blocking"), Server(LOOP, 2), 2.0,
+     "the event loop, blocked by each request: 1 at a time x 2 workers"),
+    (Execution("request", lock="process"), Server(THREAD_PER_REQUEST, 1), 100.0,
+     "none: every connection in service at once (100, a thread per request)"),
+    (Execution("request", lock="process"), Server("threads", 1, 1), 1.0,
+     "one request at a time x 1 worker"),
+    (Execution("request", lock="process"), Server("threads", 5, 1), 5.0,
+     "one request at a time x 5 workers"),
+    (Execution("request", lock="process"), Server("threads", 2, 4), 8.0,
+     "4 request threads x 2 workers"),
+    (Execution("request"), Server(TASKS, 1), 100.0, "none: every connection in service at once"),
+    (Execution("pool", "procs-2", "process"), Server("threads", 5, 1), 5.0,
+     "one request at a time x 5 workers"),
+]
+
+
+@pytest.mark.parametrize("execution,server,ceiling,bottleneck", WAITS)
+def test_wait_ceilings(execution, server, ceiling, bottleneck):
+    p = predict(execution, server, facts())
+    assert p.bound == "requests"
     assert p.ceiling_rps == pytest.approx(ceiling)
     assert p.latency_s == pytest.approx(max(1.0, 100 / ceiling))
     assert p.bottleneck.startswith(bottleneck)
 
 
 def test_service_time_scales_the_ceiling():
-    p = predict("sync_sleep", "python", "event-loop", 1, None, 100, 1.002, 2, FASTAPI)
+    p = predict(Execution("pool", "threads-40"), Server(LOOP, 1), facts(service_s=1.002))
     assert p.ceiling_rps == pytest.approx(39.92, abs=0.01)
 
 
-@pytest.mark.parametrize("kind,language,concurrency,workers,threads,info,parallel,bottleneck", [
-    ("cpu_sync", "python", "event-loop", 1, None, FASTAPI, 1, "GIL: one core per process x 1 worker"),
-    ("cpu_in_async", "python", "event-loop", 1, None, FASTAPI, 1, "GIL: one core per process"),
-    ("cpu_sync", "python", "event-loop", 2, None, FASTAPI, 2, "cores: 2 shared with wrk"),
-    ("cpu_process", "python", "event-loop", 1, None, FASTAPI, 2, "cores: 2 pool processes on 2 cores"),
-    ("cpu_process", "python", "threads", 1, 1, FASTAPI, 1, "process pool: 1 processes busy"),
-    ("cpu_sync", "go", "goroutines", 1, None, {"gomaxprocs": 2}, 2, "cores: GOMAXPROCS = 2"),
-])
-def test_cpu_parallelism(kind, language, concurrency, workers, threads, info, parallel, bottleneck):
-    p = predict(kind, language, concurrency, workers, threads, 100, 0.1, 2, info)
-    assert p.in_service == parallel
+# CPU work of 0.1 s a request: (execution, server, parallelism, cores used, bottleneck)
+CPU = [
+    (Execution("pool", "threads-40", "process"), Server(LOOP, 1), None, 1,
+     "one core per process (process-wide lock) x 1 worker"),
+    (Execution("loop-blocking", lock="process"), Server(LOOP, 1), None, 1,
+     "the event loop, blocked by each request"),
+    (Execution("loop-blocking"), Server(LOOP, 1), None, 1,
+     "the event loop, blocked by each request"),
+    (Execution("pool", "threads-40", "process"), Server(LOOP, 2), None, 2, "cores: 2 of 2"),
+    # a tie between the pool's size and the cores: the pool is named
+    (Execution("pool", "procs-2", "process"), Server(LOOP, 1), None, 2, "procs-2: 2 processes"),
+    (Execution("pool", "procs-2", "process"), Server("threads", 1, 1), None, 1,
+     "one request at a time x 1 worker"),
+    (Execution("pool", "workers-2"), Server(LOOP, 1), None, 2, "workers-2: 2 threads"),
+    (Execution("request"), Server(TASKS, 1), 2, 2, "cores: 2 of 2"),
+    (Execution("request"), Server(TASKS, 1), 1, 1, "cores: the runtime runs 1 threads at once"),
+    (Execution("request", lock="process"), Server(THREAD_PER_REQUEST, 1), None, 1,
+     "one core per process (process-wide lock)"),
+]
+
+
+@pytest.mark.parametrize("execution,server,parallelism,parallel,bottleneck", CPU)
+def test_cpu_ceilings(execution, server, parallelism, parallel, bottleneck):
+    p = predict(execution, server, facts(service_s=0.1, demand=0.1, parallelism=parallelism))
+    assert p.parallel == parallel
     assert p.ceiling_rps == pytest.approx(parallel / 0.1)
     assert p.bottleneck.startswith(bottleneck)
 
 
-def test_no_model_for_overhead_kinds_or_missing_service_time():
-    assert predict("hello", "python", "event-loop", 1, None, 100, 0.001, 2, FASTAPI) is None
-    assert predict("sync_sleep", "python", "event-loop", 1, None, 100, None, 2, FASTAPI) is None
+def test_cores_left_beside_the_load_generator_bound_cpu_work():
+    p = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001, left=1.6))
+    assert p.bound == "cores" and p.ceiling_rps == pytest.approx(1600)
+    assert p.bottleneck == "cores: 1.6 of 2 cores left beside the load generator"
+
+
+def test_a_wait_without_cpu_demand_has_no_cores_bound():
+    p = predict(Execution("request"), Server(TASKS, 1), facts(0.001, None))
+    assert p.bound == "requests" and p.ceiling_rps == pytest.approx(100_000)
+
+
+def test_uneven_connection_split_over_workers_lowers_the_ceiling():
+    pool = Execution("pool", "threads-40", "process", "anyio's thread limiter")
+    even = predict(pool, Server(LOOP, 2), facts(split=(50, 50)))
+    assert even.ceiling_rps == pytest.approx(80.0)
+    uneven = predict(pool, Server(LOOP, 2), facts(split=(69, 31)))
+    assert uneven.ceiling_rps == pytest.approx(71.0)  # 40 of 69 in service, 31 of 31
+    assert uneven.bottleneck == ("anyio's thread limiter: 40 threads x 2 workers, "
+                                 "connections split 69/31")
+    # workers that held no connection count as holding none: 2 of 5 gthread workers
+    # that took every connection serve 8 at once, not 20
+    late = predict(Execution("request", lock="process"), Server("threads", 5, 4),
+                   facts(split=(50, 50)))
+    assert late.ceiling_rps == pytest.approx(8.0)
+    assert late.bottleneck.endswith("connections split 50/50/0/0/0")
+    # one worker takes every connection, however many it had accepted when sampled
+    lone = predict(pool, Server(LOOP, 1), facts(split=(7,)))
+    assert lone.ceiling_rps == pytest.approx(40.0)
+
+
+def test_missing_facts_say_why():
+    with pytest.raises(NoModel, match="did not report the size of pool 'nope'"):
+        predict(Execution("pool", "nope"), Server(LOOP, 1), facts())
+    with pytest.raises(NoModel, match="no service time"):
+        predict(Execution("loop"), Server(LOOP, 1), facts(service_s=None))
+
+
+def test_diagnose_names_the_measured_cause():
+    contended = predict(Execution("pool", "threads-40", "process"), Server(LOOP, 1),
+                        facts(0.03, 0.03))
+    assert contended.runnable_per_process == 40
+    cause = diagnose(contended, 0.77, {"cpu_per_request_s": 0.046, "cpu_demand_s": 0.0373,
+                                       "server_cores": 1.0, "switch_interval_s": 0.005})
+    assert cause == ("40 runnable threads share one process-wide lock (switch interval 5 ms); "
+                     "a request cost 46 ms of CPU under load against 37.3 ms alone (+23%)")
+    idle = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001))
+    assert "the server used 1.20 cores of the 2" in diagnose(idle, 0.6, {"server_cores": 1.2})
+    assert diagnose(idle, 0.8, {}) == "unexplained"
+
+
+def test_the_model_names_no_kind_framework_or_language():
+    source = Path(__file__).resolve().parent.parent.joinpath("runner", "model.py").read_text()
+    code = re.sub(r'""".*?"""', "", source, flags=re.S)   # docstrings may explain
+    code = re.sub(r"#.*", "", code)
+    from runner.kinds import KINDS
+    names = list(KINDS) + ["python", "fastapi", "flask", "anyio", "asyncio", "gunicorn",
+                           "uvicorn", "go", "goroutine", "gomaxprocs", "node", "gil"]
+    found = [n for n in names if re.search(rf"\b{n}\b", code, re.I)]
+    assert found == []
 
 
 def test_steady_state_drops_partial_and_ramp_seconds():
@@ -62,20 +160,21 @@ def test_steady_state_drops_partial_and_ramp_seconds():
 
 
 def test_plan_warnings():
-    msgs = plan_warnings("blocking_in_async", "python", "event-loop", 1, None, 4, 100, 15, 120,
-                         1000, 2)
+    blocking, loop1 = Execution("loop-blocking"), Server(LOOP, 1)
+    msgs = plan_warnings(blocking, loop1, 4, 100, 15, 120, 1.0, 2)
     assert msgs == [("warning", "expected latency 100 s exceeds the 15 s run: requests still "
-                                "queued at the end never count (one event loop blocked per "
-                                "request x 1 worker)")]
-    msgs = plan_warnings("sync_sleep", "python", "threads", 1, 1, 4, 10, 15, 30, 1000, 2)
+                                "queued at the end never count (the event loop, blocked by each "
+                                "request: 1 at a time x 1 worker)")]
+    single = Execution("request", lock="process"), Server("threads", 1, 1)
+    msgs = plan_warnings(*single, 4, 10, 15, 30, 1.0, 2)
     assert msgs[0] == ("warning", "-c 10 is not a multiple of -t 4: wrk opens 2 per thread, 8 in all")
-    assert ("warning", "--timeout 30 s is below the expected latency 10 s: slow answers count "
-                       "as timeouts and drop out of the latency figures") not in msgs
-    low = plan_warnings("sync_sleep", "python", "threads", 1, 1, 4, 100, 15, 30, 1000, 2)
+    low = plan_warnings(*single, 4, 100, 15, 30, 1.0, 2)
     assert any(level == "warning" and "--timeout 30 s is below the expected latency 100 s" in m
                for level, m in low)
-    assert plan_warnings("sync_sleep", "python", "threads", 1, 1, 1, 1, 15, 60, 20000, 2) == [
+    assert plan_warnings(*single, 1, 1, 15, 60, 20.0, 2) == [
         ("error", "one request takes 20 s, the run lasts only 15 s: nothing could complete")]
+    # a pool whose size only the running server reports has no warning yet
+    assert plan_warnings(Execution("pool", "threads-40"), loop1, 4, 100, 15, 120, 1.0, 2) == []
 
 
 def test_probe_timeline_lines_up_on_the_clock():
@@ -89,16 +188,3 @@ def test_probe_timeline_lines_up_on_the_clock():
                        "after_rps": 580, "longest_wait_s": 3.2}
 
 
-def test_uneven_connection_split_over_workers_lowers_the_ceiling():
-    even = predict("sync_sleep", "python", "event-loop", 2, None, 100, 1.0, 2, FASTAPI, [50, 50])
-    assert even.ceiling_rps == pytest.approx(80.0)
-    uneven = predict("sync_sleep", "python", "event-loop", 2, None, 100, 1.0, 2, FASTAPI, [69, 31])
-    assert uneven.ceiling_rps == pytest.approx(71.0)  # 40 tokens used of 69, 31 of 40
-    assert uneven.bottleneck == ("anyio thread limiter: 40 tokens x 2 workers, "
-                                 "connections split 69/31")
-    blocked = predict("blocking_in_async", "python", "event-loop", 2, None, 100, 1.0, 2, FASTAPI,
-                      [60, 40])
-    assert blocked.ceiling_rps == pytest.approx(2.0)
-    # a split that does not match the workers is not used
-    odd = predict("sync_sleep", "python", "event-loop", 2, None, 100, 1.0, 2, FASTAPI, [100])
-    assert odd.ceiling_rps == pytest.approx(80.0)
