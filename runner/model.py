@@ -170,7 +170,7 @@ def _cores_limit(execution: Execution, server: Server, facts: Facts, parallel: f
     """What caps the cores the work can use, in words."""
     left = facts.cores_left if facts.cores_left is not None else facts.cores
     beside = f"{left:.2g} of {facts.cores} cores left beside the load generator"
-    if usable > left:
+    if usable >= left:
         return f"cores: {beside}"
     workers = f" x {_plural(server.workers, 'worker')}"
     if execution.runs == "pool" and _pool(execution, facts).kind == "processes":
@@ -209,6 +209,54 @@ def predict(execution: Execution, server: Server, facts: Facts) -> Prediction:
     runnable = max(k for k, _ in per_worker) if lock_shared else 1
     latency = max(facts.service_s, facts.connections / ceiling)
     return Prediction(ceiling, latency, in_service, parallel, why, bound, runnable)
+
+
+def pools_from_info(info: dict) -> dict[str, Pool]:
+    """The pools a server reported in /info (`{"name": {"size": 40, "kind": "threads"}}`)."""
+    pools = {}
+    for name, pool in (info.get("pools") or {}).items():
+        if isinstance(pool, dict) and isinstance(pool.get("size"), int) and pool.get("kind"):
+            pools[name] = Pool(pool["size"], pool["kind"])
+    return pools
+
+
+# a server tree using less than this share of a core while the calibration kept it busy was
+# mostly waiting: its CPU per request is then mostly the idle server's own background
+# (gunicorn's arbiter, idle workers), not what a request costs, and no cores bound applies
+BUSY_CORES = 0.25
+
+
+def busy_demand(calibration: dict | None) -> float | None:
+    """A calibration's CPU seconds per request, where the server was busy enough to tell."""
+    if not calibration or calibration.get("error"):
+        return None
+    if (calibration.get("demand_server_cores") or 0) < BUSY_CORES:
+        return None
+    return calibration.get("cpu_demand_s")
+
+
+# An open load opens as many connections as requests are in flight: no connection bound
+OPEN_CONNECTIONS = 1_000_000
+
+
+def open_capacity(execution: Execution, server: Server, facts: Facts) -> Prediction:
+    """The rate a server sustains when requests arrive whatever it does (no connection
+    bound): the model's ceiling with unlimited connections, split evenly."""
+    unbounded = Facts(OPEN_CONNECTIONS, facts.service_s, facts.cores, facts.cores_left,
+                      facts.cpu_demand_s, facts.pools, facts.parallelism, None)
+    return predict(execution, server, unbounded)
+
+
+def open_latency(capacity_rps: float, service_s: float, offered_rps: float,
+                 duration_s: float) -> tuple[float, float]:
+    """Predicted (p50, max) latency of requests arriving at a constant `offered_rps` for
+    `duration_s`. Below capacity a request waits for nothing but its own service; above it
+    the backlog grows by (offered - capacity) each second, so a request arriving t seconds
+    in waits (offered - capacity) t / capacity: the median arrives at t = duration / 2."""
+    if offered_rps <= capacity_rps:
+        return service_s, service_s
+    growth = (offered_rps - capacity_rps) / capacity_rps
+    return service_s + growth * duration_s / 2, service_s + growth * duration_s
 
 
 def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> float | None:

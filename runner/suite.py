@@ -91,13 +91,34 @@ class Target(_Strict):
     servers: list[str | ServerRef] = Field(min_length=1)
 
 
+class OpenLoad(_Strict):
+    """An open scenario's offered rates: fractions of each row's modelled capacity, or
+    requests per second; a row's sweep stops after the first rate whose p99 exceeds `knee`
+    times the service time."""
+    of_capacity: list[Annotated[float, Field(gt=0, le=10)]] | None = Field(None, min_length=1)
+    per_second: list[Annotated[float, Field(gt=0, le=100_000)]] | None = Field(None, min_length=1)
+    max_rate: Annotated[float, Field(gt=0, le=100_000)] = 200.0   # cap, req/s
+    duration: WrkDuration = 10.0
+    timeout: WrkDuration = 60.0
+    knee: Annotated[float, Field(gt=1, le=100)] = 1.5
+
+    @model_validator(mode="after")
+    def _one_kind_of_rates(self) -> "OpenLoad":
+        if (self.of_capacity is None) == (self.per_second is None):
+            raise ValueError("expected exactly one of of_capacity (fractions of each row's "
+                             "modelled capacity) or per_second (requests per second)")
+        return self
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str | None = None
     # load: wrk against each kind; interference: a one-connection probe to `probe` while
     # each kind runs as the heavy load (with `wrk`, for its `duration`) between
-    # `before` and `after` seconds of probe alone
-    type: Literal["load", "interference"] = "load"
+    # `before` and `after` seconds of probe alone; open: vegeta at each of `rates`
+    type: Literal["load", "interference", "open"] = "load"
+    rates: OpenLoad | None = None
+    repeats: PositiveInt | None = None     # instead of the suite's, for this scenario
     kinds: list[str] = Field(min_length=1)
     params: dict[Literal["ms", "n", "items"], PositiveInt] = {}
     targets: list[Target] | None = None
@@ -109,8 +130,10 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _interference_keys(self) -> "Scenario":
         extra = [k for k in ("probe", "before", "after") if getattr(self, k) is not None]
-        if self.type == "load" and extra:
+        if self.type != "interference" and extra:
             raise ValueError(f"{extra[0]} is only for scenarios of type interference")
+        if (self.type == "open") != (self.rates is not None):
+            raise ValueError("rates is for scenarios of type open, and they need it")
         if self.type == "interference":
             probe = self.probe or "hello"
             if probe not in KINDS or KINDS[probe] is not None:
@@ -137,6 +160,9 @@ class Suite(_Strict):
     description: str | None = None
     wrk: WrkSettings
     repeats: PositiveInt = 3
+    # stop repeating a case whose first two repeats' steady rates differ by at most this
+    # fraction (e.g. 0.01): a third fresh server would only confirm them
+    stop_when_agree: Annotated[float, Field(gt=0, lt=1)] | None = None
     warmup: WrkDuration | Literal[0] = 2.0
     ready_timeout: Duration = 30.0    # how long a server may take to answer /info
     pinning: Pinning | None = None    # optional: server and wrk on separate cores
@@ -184,6 +210,8 @@ class Case:
     probe: str | None = None         # interference only: the probe's kind
     before_s: float = 0.0
     after_s: float = 0.0
+    open: dict | None = None         # open scenarios: OpenLoad's settings
+    repeats: int | None = None       # the scenario's own repeats, if it sets them
     label: str | None = None         # how a developer says the endpoint (impl.yaml)
     execution: dict | None = None    # where its work runs (manifest.execution_of)
 
@@ -197,7 +225,7 @@ class Case:
         return endpoint_path(self.probe, {}) if self.probe else None
 
     def record(self) -> dict:
-        extra = {}
+        extra = {"open": self.open} if self.type == "open" else {}
         if self.type == "interference":
             extra = {"probe": {"kind": self.probe, "path": self.probe_path},
                      "timing": {"before_s": self.before_s, "during_s": self.wrk.duration,
@@ -286,14 +314,16 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                         endpoint = manifest.endpoints.get(kind)
                         available = endpoint is not None
                         reason = None if available else f"{impl.name} does not serve {kind}"
-                        interference = {}
+                        extra = {}   # what the scenario's type adds to its cases
                         if scenario.type == "interference":
                             probe = scenario.probe or "hello"
-                            interference = {"type": "interference", "probe": probe,
+                            extra = {"type": "interference", "probe": probe,
                                             "before_s": scenario.before or 3.0,
                                             "after_s": scenario.after or 3.0}
                             if probe not in manifest.endpoints and available:
                                 available, reason = False, f"{impl.name} does not serve {probe}"
+                        if scenario.type == "open":
+                            extra = {"type": "open", "open": scenario.rates.model_dump()}
                         params = {KINDS[kind]: scenario.params[KINDS[kind]]} if KINDS[kind] else {}
                         case_id = f"{scenario.name}/{impl.name}/{label}/{kind}"
                         if case_id in seen:
@@ -309,8 +339,9 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             path=endpoint_path(kind, params),
                             note=endpoint.note if endpoint else None,
                             label=(endpoint.label or kind) if endpoint else kind,
+                            repeats=scenario.repeats,
                             execution=execution_of(manifest, kind) if endpoint else None,
                             server_note=server.note,
                             wrk=wrk, available=available,
-                            reason=reason, **interference))
+                            reason=reason, **extra))
     return cases

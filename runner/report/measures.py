@@ -8,8 +8,8 @@ where the stored data cannot give them, with the reason in words where a reader 
 
 from ..interference import align, summarize_probe
 from ..kinds import MODELLED
-from ..model import (Execution, Facts, NoModel, Pool, Prediction, Server, diagnose, predict,
-                     steady_state_rps)
+from ..model import (Execution, Facts, NoModel, Prediction, Server, busy_demand, diagnose,
+                     pools_from_info, predict, steady_state_rps)
 from ..stats import median_or_none
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -49,12 +49,6 @@ def service_time(run: dict) -> float | None:
     return check.get("latency_s") if value is None else value
 
 
-# a server tree using less than this share of a core during the calibration's busy phase
-# was mostly waiting: its CPU per request is then mostly the idle server's own background
-# (gunicorn's arbiter and idle workers), not what a request costs, and no cores bound applies
-BUSY_CORES = 0.25
-
-
 def calibrated(runs: list[dict]) -> bool:
     return any(_calibration(run) for run in runs)
 
@@ -62,9 +56,7 @@ def calibrated(runs: list[dict]) -> bool:
 def cpu_demand(runs: list[dict]) -> float | None:
     """CPU seconds the server tree spent per request on a busy server (calibration), median
     of runs; None where the calibration left the server mostly idle (a wait)."""
-    busy = [cal["cpu_demand_s"] for run in runs if (cal := _calibration(run))
-            and (cal.get("demand_server_cores") or 0) >= BUSY_CORES]
-    return median_or_none(busy)
+    return median_or_none([busy_demand(run.get("calibration")) for run in runs])
 
 
 def cores_of(data: dict) -> int | None:
@@ -83,10 +75,7 @@ def _facts(data: dict, runs: list[dict], service_s: float | None) -> Facts:
     info = data.get("info") or {}
     cores = cores_of(data)
     used = wrk_cores(runs)
-    pools = {}
-    for name, pool in (info.get("pools") or {}).items():
-        if isinstance(pool, dict) and isinstance(pool.get("size"), int) and pool.get("kind"):
-            pools[name] = Pool(pool["size"], pool["kind"])
+    pools = pools_from_info(info)
     split = connection_split(data)
     return Facts(connections=(data.get("wrk") or {}).get("connections"), service_s=service_s,
                  cores=cores, cores_left=None if used is None else max(cores - used, 0.1),

@@ -1,0 +1,108 @@
+"""Open scenarios: requests arrive at a fixed rate whatever the server does (vegeta), one
+rate after another on one fresh, calibrated server, from below the modelled capacity to
+above it; a row's sweep stops after the first rate that saturates it.
+
+A closed loop (wrk) sends a connection's next request only after its answer, so a stalled
+server simply receives fewer requests and its stall goes unmeasured. Here the latency
+counts from each request's intended send time (runner.openparse).
+"""
+
+import os
+import time
+from pathlib import Path
+
+from .calibrate import calibrate
+from .check import check_answer
+from .env import portable, utc_now
+from .model import (Execution, Facts, NoModel, Server, busy_demand, open_capacity,
+                    pools_from_info)
+from .openparse import OpenParseError, read_results, summarize
+from .sampling import TreeSampler
+from .suite import Case
+from .vegeta import attack
+
+
+class OpenFailed(Exception):
+    """This row cannot be measured; the message says why."""
+
+
+def capacity(case: Case, info: dict, calibration: dict, cores: int) -> tuple[float | None, str]:
+    """(modelled capacity in req/s or None, the binding limit or why there is none)."""
+    service_s = (calibration or {}).get("service_s")
+    if not case.execution or not service_s:
+        return None, "no model: no declaration or no calibration"
+    execution = Execution(**case.execution)
+    server = Server(case.concurrency, case.workers, case.threads)
+    facts = Facts(1, service_s, cores, None, busy_demand(calibration), pools_from_info(info),
+                  info.get("parallelism"))
+    try:
+        found = open_capacity(execution, server, facts)
+    except NoModel as exc:
+        return None, f"no model: {exc}"
+    return found.ceiling_rps, found.bottleneck
+
+
+def offered_rates(settings: dict, capacity_rps: float | None) -> tuple[list[float], str]:
+    """The rates to offer, in increasing order, and what they are relative to."""
+    cap = settings["max_rate"]
+    if settings.get("per_second"):
+        return sorted(min(r, cap) for r in settings["per_second"]), "requests per second"
+    if capacity_rps is None or capacity_rps > cap:
+        base, relative = cap, f"the rate cap {cap:g}/s (capacity beyond it or unknown)"
+    else:
+        base, relative = capacity_rps, "the modelled capacity"
+    # vegeta paces whole requests per period: a tenth of a request per second is the grain
+    rates = sorted({max(0.1, round(f * base, 1)) for f in settings["of_capacity"]})
+    return rates, relative
+
+
+def saturated(point: dict, service_s: float, knee: float) -> bool:
+    p99 = point["latency_s"]["p99"]
+    return p99 is None or p99 > knee * service_s or point["ok"] < 0.5 * point["requests"]
+
+
+def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs: Path,
+                 slug: str, index: int, check_request) -> dict:
+    """Calibrate, then every offered rate on this server, stopping after the first that
+    saturates it. `check_request()` sends one checked request (the calibration's)."""
+    cores = os.cpu_count() or 1
+    url = f"http://127.0.0.1:{server.port}{case.path}"
+    calibration = calibrate(server, url, elapsed, settings.ready_timeout,
+                            str(logs / f"{slug}.r{index}"), check_request, cores)
+    if calibration.get("error"):
+        raise OpenFailed(f"calibration failed: {calibration['error']}")
+    rps, bottleneck = capacity(case, info, calibration, cores)
+    open_settings = case.open
+    rates, relative = offered_rates(open_settings, rps)
+    service_s = calibration["service_s"]
+    points = []
+    for rate in rates:
+        started = utc_now()
+        with TreeSampler(server.proc.pid, server.port) as sampler:
+            done = attack(url, rate, open_settings["duration"], open_settings["timeout"],
+                          logs / f"{slug}.r{index}.rate{rate:g}")
+        if done.results_jsonl is None:
+            raise OpenFailed(f"vegeta exited with {done.returncode} at {rate:g}/s: "
+                             f"{done.stderr.strip()[:300]}")
+        try:
+            results = read_results(done.results_jsonl)
+            point = summarize(results, rate, open_settings["duration"],
+                              lambda r: check_answer(case.kind, case.params, r["code"],
+                                                     r["body"], r["latency_s"]))
+        except OpenParseError as exc:
+            raise OpenFailed(f"cannot read vegeta's results at {rate:g}/s: {exc}") from None
+        if point["failed_proof"]:
+            raise OpenFailed(f"{point['failed_proof']} answers at {rate:g}/s did not prove "
+                             f"their work: {point['first_problem']}")
+        point.update(started_at=started, argv=portable(done.argv),
+                     resources=sampler.result())
+        points.append(point)
+        if server.proc.poll() is not None:
+            raise OpenFailed(f"the server exited at {rate:g}/s with status "
+                             f"{server.proc.returncode}")
+        if saturated(point, service_s, open_settings["knee"]):
+            break
+        time.sleep(0.2)   # the answers of this rate are all in: vegeta waited for them
+    return {"calibration": calibration, "capacity": {"rps": rps, "bottleneck": bottleneck,
+                                                     "rates_relative_to": relative},
+            "points": points}
