@@ -22,6 +22,7 @@ from .wrkparse import WrkParseError, parse_wrk_json
 
 SERVICE_S = 1.0            # one connection alone for this long: the service time
 DEMAND_S = 2.0             # then two connections per core for this long: the CPU demand
+DRAIN_MAX_S = 5.0          # at most this long for the busy phase's last answers
 SLOW_S = 0.5               # a request slower than this is calibrated by single requests
 SETTLE_POLL_S = 0.1
 SETTLE_IDLE_CORES = 0.05   # a settled tree uses less than this share of a core
@@ -108,6 +109,9 @@ def calibrate(server, url: str, check_s: float, timeout_s: float, json_prefix: s
                                         f"{json_prefix}.demand.json", cpus)
     if error:
         return {**record, "error": f"CPU demand: {error}"}
+    # wrk stops without waiting for its last answers: let the server finish them (a worker
+    # blocked by one would otherwise hold back the first requests of the load)
+    time.sleep(min(busy_connections * alone["latency_s"]["p50"], DRAIN_MAX_S))
     return {**record, "requests": alone["requests"], "service_s": alone["latency_s"]["p50"],
             "service_mean_s": alone["latency_s"]["mean"],
             "demand_connections": busy_connections, "demand_requests": busy["requests"],

@@ -111,5 +111,7 @@ def attack(url: str, rate: float, duration_s: float, timeout_s: float, prefix: P
         return Attack(tuple(argv), code, err, None, timed_out)
     bound = max(30.0, time.monotonic() - started)
     code, out, err2, _ = _run([vegeta, "encode", "--to", "json", str(output)], bound)
-    output.unlink(missing_ok=True)   # binary and large; the JSON lines are what is kept
+    output.unlink(missing_ok=True)   # binary; the JSON lines are what is kept, in the logs
+    if code == 0:
+        Path(f"{prefix}.jsonl").write_text(out)
     return Attack(tuple(argv), code, err + err2, out if code == 0 else None, timed_out)
