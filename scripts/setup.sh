@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the benchmark needs and is missing: wrk (Debian package), the runner's
-# pinned Python environment (uv), and checks for Go. Safe to run again: it only
+# pinned Python environment (uv), and checks for Go and Node.js. Safe to run again: it only
 # installs what is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +28,15 @@ fi
 if ! command -v go >/dev/null 2>&1; then
     echo "error: go not found; install Go (https://go.dev/doc/install) and try again" >&2
     exit 2
+fi
+if ! command -v node >/dev/null 2>&1; then
+    echo "error: node not found; install Node.js 20 (https://nodejs.org/en/download) and try again" >&2
+    exit 2
+fi
+# vegeta, the constant-rate load generator of open scenarios, at a pinned version
+vegeta_version="v12.13.0"
+if ! go version -m .tools/bin/vegeta 2>/dev/null | grep -q "tsenart/vegeta/v12[[:space:]]*$vegeta_version"; then
+    echo "installing vegeta $vegeta_version with go install ..." >&2
+    GOBIN="$PWD/.tools/bin" go install "github.com/tsenart/vegeta/v12@$vegeta_version"
 fi
 uv sync --frozen --quiet
