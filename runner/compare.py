@@ -5,6 +5,11 @@ out); `run_compare` is the thin effect that reads two run folders with
 `runner.report.load_run`. Rows are matched by case id (`case["case"]["id"]`); run A is
 the baseline and every change is B relative to A.
 
+Which rate: the steady-state rate of each repeat (the reports' headline: completions per
+second once the first answers arrived and before the last partial second), where every
+repeat of both runs has one; otherwise wrk's whole-run req/s, which includes the ramp, and
+the row says so (`rate` column).
+
 When is a change real? Each run measured a case a few times (the suite's `repeats`), so
 each run has a min-max range of req/s over its repeats, and of p99 over its repeats. A
 change counts as real only when the two runs' ranges do not overlap: then every repeat of
@@ -21,6 +26,8 @@ import pandas as pd
 
 from .errors import BenchError
 from .report import load_run
+from .model import steady_state_rps
+from .report.measures import measured_runs
 from .report.table import compute_row
 from .stats import summarize
 
@@ -39,24 +46,38 @@ RULE = ("A change is real only when the two runs' min-max ranges over their repe
         f"{MIN_REPEATS} repeats in either run has no range (\"no spread\"). "
         "For p99, \"faster\" means a lower p99. Change is B relative to A.")
 
+STEADY, RAMP = "steady", "incl. ramp"
+
 COLUMNS = ["id", "scenario", "impl", "server", "kind", "params",
-           "status_a", "status_b", "repeats_a", "repeats_b",
+           "status_a", "status_b", "repeats_a", "repeats_b", "rate",
            "rps_a", "rps_min_a", "rps_max_a", "rps_b", "rps_min_b", "rps_max_b",
            "rps_change_pct", "verdict",
            "p99_a", "p99_min_a", "p99_max_a", "p99_b", "p99_min_b", "p99_max_b",
            "p99_change_pct", "p99_verdict"]
 
 
-def _side(data: dict) -> dict:
-    """One case file -> its status, repeats, req/s and p99 median and min-max."""
-    row = compute_row(data)  # the reports' numbers: median and range of req/s
-    measured = [run.get("wrk") or {} for run in data.get("runs") or []]
-    measured = [w for w in measured if w.get("rps") is not None]
-    p99s = [(w.get("latency_s") or {}).get("p99") for w in measured]
+def _side(data: dict, steady: bool) -> dict:
+    """One case file -> its status, repeats, rate and p99 median and min-max; the rate is
+    each repeat's steady-state rate when `steady`, else wrk's whole-run req/s."""
+    row = compute_row(data)  # the reports' numbers: the median service time, req/s
+    runs = measured_runs(data)
+    rates = _steady_rates(data) if steady else [run["wrk"]["rps"] for run in runs]
+    rps = summarize(rates)
+    p99s = [(run["wrk"].get("latency_s") or {}).get("p99") for run in runs]
     p99 = summarize([v for v in p99s if v is not None])
     return {"status": row["status"], "repeats": row["runs"],
-            "rps": row["rps_median"], "rps_min": row["rps_min"], "rps_max": row["rps_max"],
+            "rps": rps.median, "rps_min": rps.min, "rps_max": rps.max,
             "p99": p99.median, "p99_min": p99.min, "p99_max": p99.max}
+
+
+def _steady_rates(data: dict | None) -> list[float] | None:
+    """Each measured repeat's steady-state rate, or None unless every repeat has one."""
+    runs = measured_runs(data) if data else []
+    if not runs:
+        return None
+    service = compute_row(data)["service_s"]
+    rates = [steady_state_rps(run["wrk"].get("per_second"), service) for run in runs]
+    return None if any(r is None for r in rates) else rates
 
 
 def _change_pct(a: float | None, b: float | None) -> float | None:
@@ -109,8 +130,10 @@ def compare_rows(a_cases: list[dict], b_cases: list[dict]) -> pd.DataFrame:
     for case_id in list(dict.fromkeys([*cases_a, *cases_b])):
         data_a, data_b = cases_a.get(case_id), cases_b.get(case_id)
         case = (data_a or data_b)["case"]
-        a = _side(data_a) if data_a is not None else None
-        b = _side(data_b) if data_b is not None else None
+        present = [d for d in (data_a, data_b) if d is not None]
+        steady = all(_steady_rates(d) is not None for d in present)
+        a = _side(data_a, steady) if data_a is not None else None
+        b = _side(data_b, steady) if data_b is not None else None
         verdict = _status_verdict(a, b)
         empty = dict.fromkeys(("status", "repeats", "rps", "rps_min", "rps_max",
                                "p99", "p99_min", "p99_max"))
@@ -118,6 +141,8 @@ def compare_rows(a_cases: list[dict], b_cases: list[dict]) -> pd.DataFrame:
         row = {"id": case_id, "scenario": case.get("scenario"), "impl": case.get("impl"),
                "server": case.get("server_label") or case.get("server"),
                "kind": case.get("kind"),
+               "rate": (STEADY if steady else RAMP) if any(map(measured_runs, present))
+               else None,
                "params": " ".join(f"{k}={v}" for k, v in (case.get("params") or {}).items()),
                "verdict": verdict or range_verdict(a, b, "rps", higher_is_better=True),
                "p99_verdict": verdict or range_verdict(a, b, "p99", higher_is_better=False),
@@ -188,17 +213,20 @@ def render_compare(a_label: str, b_label: str, df: pd.DataFrame) -> str:
         "case": df["id"],
         "status A/B": [_fmt_status(a, b) for a, b in zip(df["status_a"], df["status_b"])],
         "repeats A/B": [_fmt_repeats(a, b) for a, b in zip(df["repeats_a"], df["repeats_b"])],
+        "rate": df["rate"].fillna("–"),
         "req/s A": df["rps_a"].map(_fmt_rps), "req/s B": df["rps_b"].map(_fmt_rps),
         "req/s change": df["rps_change_pct"].map(_fmt_pct), "req/s verdict": df["verdict"],
         "p99 A": df["p99_a"].map(_fmt_seconds), "p99 B": df["p99_b"].map(_fmt_seconds),
         "p99 change": df["p99_change_pct"].map(_fmt_pct), "p99 verdict": df["p99_verdict"],
     })
-    colalign = ["left", "left", "right", "right", "right", "right", "left",
+    colalign = ["left", "left", "right", "left", "right", "right", "right", "left",
                 "right", "right", "right", "left"]
     body = (table.to_markdown(index=False, colalign=colalign) if len(table)
             else "(no cases in either run)")
     return "\n".join([f"# Comparison: A = {a_label}, B = {b_label}", "",
-                      "Medians over each run's repeats; change is B relative to A.", "",
+                      "Medians over each run's repeats; change is B relative to A. req/s is "
+                      "the steady-state rate where both runs have one (rate: steady), else "
+                      "wrk's whole-run rate (rate: incl. ramp).", "",
                       body, "", summary_line(df), "", RULE, ""])
 
 

@@ -36,6 +36,21 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def portable(args, repo: Path = REPO) -> list[str]:
+    """Command-line arguments with paths inside the repository made relative to it, so a
+    stored result names no directory of the machine that measured it."""
+    prefix = str(Path(repo).resolve()) + os.sep
+    return [str(a).replace(prefix, "") for a in args]
+
+
+def vegeta_version() -> str | None:
+    from .vegeta import version
+    return version()
+
+
 def collect_environment(repo: Path) -> dict:
     wrk = _out(["wrk", "--version"])
     commit = _out(["git", "rev-parse", "HEAD"], cwd=repo)
@@ -51,11 +66,13 @@ def collect_environment(repo: Path) -> dict:
         "python": platform.python_version(),
         "go": _out(["go", "env", "GOVERSION"]),
         "wrk": wrk.splitlines()[0] if wrk else None,
+        "vegeta": vegeta_version(),
+        "node": _out(["node", "--version"]),
         "git_commit": commit,
         "git_dirty": bool(dirty) if commit else None,
         "runner_packages": _runner_packages(),
         "started_at": utc_now(),
-        "argv": sys.argv,
+        "argv": portable(sys.argv, repo),
     }
 
 

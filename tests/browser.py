@@ -8,9 +8,11 @@ scripts ran. The page is a temporary copy of the report with two small scripts a
   uncaught exceptions and failed resource loads (window "error", capture phase), unhandled
   promise rejections, console.error/console.warn calls and alert/confirm/prompt dialogs;
 - a *probe*, appended at the end of <body>, after the report's own script: on "load" it
-  measures every table, row and top-level <svg> with getBoundingClientRect, clicks every
-  header of every sortable table (twice: ascending, descending) and records the order of
-  the rows, then writes all of it as JSON into <pre id="browser-test-probe">.
+  opens every <details>, measures every table, row and top-level <svg> with
+  getBoundingClientRect (and, for each chart, every <text> that reaches outside it: cut
+  off), notes how wide the page is against the window, clicks every header of every
+  sortable table (twice: ascending, descending) and records the order of the rows, then
+  writes all of it as JSON into <pre id="browser-test-probe">.
 
 Independently of the hook, `--enable-logging=stderr` makes Chromium print every console
 message of the page, uncaught exceptions included, as a `CONSOLE` line on stderr; those
@@ -43,7 +45,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage
          # this machine's network is closed: without these Chromium's own connections fail
          "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-default-browser-check",
-         "--window-size=1280,1024", "--virtual-time-budget=5000",
+         "--virtual-time-budget=5000",
          "--enable-logging=stderr", "--v=0"]
 
 HOOK = """<script>/* browser test hook */(() => {
@@ -79,8 +81,13 @@ addEventListener("load", () => {
     return {width: box.width, height: box.height};
   };
   const probe = () => {
+    document.querySelectorAll("details").forEach((details) => { details.open = true; });
+    const viewport = document.documentElement.clientWidth;
+    const page = {viewport, scrollWidth: document.documentElement.scrollWidth};
     const tables = Array.from(document.querySelectorAll("table"), (table) => ({
       ...size(table),
+      right: table.getBoundingClientRect().right,
+      verdict: table.classList.contains("verdict"),
       sortable: table.classList.contains("sortable"),
       rows: Array.from(table.rows, (row) => ({
         section: row.parentNode.tagName.toLowerCase(), cells: row.cells.length, ...size(row)})),
@@ -89,7 +96,15 @@ addEventListener("load", () => {
       .filter((svg) => !svg.parentNode.closest("svg"))
       .map((svg) => {
         const style = getComputedStyle(svg), content = svg.getBBox();
-        return {...size(svg), namespace: svg.namespaceURI,
+        const box = svg.getBoundingClientRect();
+        // text drawn past the chart's own edge is cut off where the SVG clips it
+        const cut = Array.from(svg.querySelectorAll("text"), (text) => {
+          const r = text.getBoundingClientRect();
+          return (r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1
+                                  || r.top < box.top - 1 || r.bottom > box.bottom + 1))
+            ? text.textContent : null;
+        }).filter((text) => text !== null);
+        return {...size(svg), right: box.right, cut, namespace: svg.namespaceURI,
                 isSvgElement: svg instanceof SVGSVGElement,
                 elements: svg.querySelectorAll("*").length, display: style.display,
                 visibility: style.visibility,
@@ -116,7 +131,7 @@ addEventListener("load", () => {
         sorts.push({table: tableIndex, column, header: header.textContent, before, clicks});
       });
     });
-    return {tables, svgs, sorts};
+    return {page, tables, svgs, sorts};
   };
   let result;
   try {
@@ -236,8 +251,9 @@ def _stop(proc: subprocess.Popen, marker: str) -> tuple[bytes, bytes]:
     return out, err
 
 
-def open_page(page: str, work: Path) -> Page:
-    """Write `page` (already instrumented) into `work`, load it in Chromium, collect results."""
+def open_page(page: str, work: Path, width: int = 1280) -> Page:
+    """Write `page` (already instrumented) into `work`, load it in Chromium `width` pixels
+    wide, collect results."""
     work.mkdir(parents=True, exist_ok=True)
     path = work / "page.html"
     path.write_text(page, encoding="utf-8")
@@ -246,7 +262,8 @@ def open_page(page: str, work: Path) -> Page:
     profile.mkdir()
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
            "XDG_CACHE_HOME": str(home / ".cache")}
-    argv = [chromium(), *FLAGS, f"--user-data-dir={profile}", "--dump-dom", path.as_uri()]
+    argv = [chromium(), *FLAGS, f"--window-size={width},1024", f"--user-data-dir={profile}",
+            "--dump-dom", path.as_uri()]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, start_new_session=True)
     timed_out = False

@@ -14,7 +14,11 @@ test fails when:
   ascending then descending by value, not as text, empty cells last, whole rows moving
   together; and no click changed any order at all;
 - anything reached the console, an exception went uncaught, a promise rejection went
-  unhandled, a resource failed to load, or a dialog opened.
+  unhandled, a resource failed to load, or a dialog opened;
+- at a wiki's 980 px and at 1,400 px: a verdict table reaches past the window (a reader
+  would have to scroll sideways), the page itself scrolls sideways, a chart reaches past
+  the window, or a chart has text drawn past its own edge (cut off). The committed
+  reference report (reports/default.html) is checked at both widths too.
 
 The demo's values need not tell text order from numeric order, so one test renders a
 copy of the demo run whose values do. Two more tests break copies of the
@@ -139,8 +143,34 @@ def report_problems(page: Page, source_html: str, charts: int) -> list[str]:
     return problems + sort_problems(page.probe["sorts"])
 
 
-def load(page_html: str, tmp_path: Path, extra: str = "") -> Page:
-    return open_page(instrument(page_html, extra), tmp_path / "browser")
+def layout_problems(page: Page) -> list[str]:
+    """What a reader at this window width could not see without scrolling sideways, and
+    what a chart cut off."""
+    if page.probe is None or "page" not in page.probe:
+        return ["the probe wrote no layout"]
+    viewport = page.probe["page"]["viewport"]
+    problems = []
+    if page.probe["page"]["scrollWidth"] > viewport + 1:
+        problems.append(f"the page is {page.probe['page']['scrollWidth']} px wide in a "
+                        f"{viewport} px window")
+    verdicts = [t for t in page.probe["tables"] if t["verdict"]]
+    if not verdicts:
+        problems.append("no verdict table")
+    for number, table in enumerate(verdicts, 1):
+        if table["right"] > viewport + 1:
+            problems.append(f"verdict {number} reaches {table['right']:.0f} px in a "
+                            f"{viewport} px window")
+    for number, svg in enumerate(page.probe["svgs"], 1):
+        if svg["right"] > viewport + 1:
+            problems.append(f"chart {number} reaches {svg['right']:.0f} px in a {viewport} px "
+                            "window")
+        if svg["cut"]:
+            problems.append(f"chart {number} cuts off {svg['cut']}")
+    return problems
+
+
+def load(page_html: str, tmp_path: Path, extra: str = "", width: int = 1280) -> Page:
+    return open_page(instrument(page_html, extra), tmp_path / f"browser-{width}", width)
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +223,7 @@ def test_sorting_is_numeric_not_textual(tmp_path):
                 tells_text.append(sort["header"])
             if sorted(ascending, key=_collation_key) != ascending:
                 tells_collation.append(sort["header"])
-    assert "req/s" in tells_text, tells_text
+    assert "req/s (incl. ramp)" in tells_text and "steady (req/s)" in tells_text, tells_text
     assert tells_collation, "no column tells numeric order from digit-run order"
 
 
@@ -244,3 +274,43 @@ def test_detector_reports_missing_rows_hidden_charts_and_dead_sorting(demo, tmp_
     dead = r"table 2, column '[^']+', asc: header marked None after the click"
     assert re.search(dead, text), text
     assert not any(p.startswith(("table 1,", "console", "error event")) for p in problems), text
+
+
+REFERENCE = Path(__file__).parent.parent / "reports" / "default.html"
+
+
+@pytest.mark.parametrize("width", [980, 1400])
+def test_verdicts_fit_and_charts_are_whole_at_wiki_widths(demo, tmp_path, width):
+    page_html, charts = demo
+    page = load(page_html, tmp_path, width=width)
+    problems = report_problems(page, page_html, charts) + layout_problems(page)
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", [980, 1400])
+def test_the_reference_report_fits_at_wiki_widths(tmp_path, width):
+    page_html = REFERENCE.read_text(encoding="utf-8")
+    page = load(page_html, tmp_path, width=width)
+    problems = list(page.problems) + layout_problems(page)
+    assert problems == [], "\n".join(problems)
+    assert page.probe["svgs"] and all(s["width"] > 0 for s in page.probe["svgs"])
+
+
+BROKEN_LAYOUT = """\
+<style>table.verdict { min-width: 1600px; }</style>
+<script>
+const text = document.querySelector("svg text");
+text.setAttribute("x", "5000");
+text.removeAttribute("transform");
+for (const g of [text.parentNode]) g.removeAttribute("transform");
+</script>
+"""
+
+
+def test_detector_reports_a_wide_verdict_and_a_cut_chart(demo, tmp_path):
+    page_html, _ = demo
+    page = load(page_html, tmp_path, extra=BROKEN_LAYOUT, width=980)
+    text = "\n".join(layout_problems(page))
+    assert re.search(r"verdict 1 reaches \d+ px in a \d+ px window", text), text
+    assert "the page is" in text, text
+    assert re.search(r"chart 1 cuts off", text), text

@@ -138,7 +138,8 @@ def test_render_of_nothing():
 
 
 def copy_demo(dest: Path, scale: float) -> Path:
-    """The demo run under dest/demo/<run_id>, every req/s multiplied by `scale`."""
+    """The demo run under dest/demo/<run_id>, every rate (wrk's req/s and its completions
+    per second) multiplied by `scale`."""
     run_dir = dest / "demo" / DEMO.name
     shutil.copytree(DEMO, run_dir)
     for path in run_dir.glob("*.json"):
@@ -146,6 +147,8 @@ def copy_demo(dest: Path, scale: float) -> Path:
         for run in data.get("runs") or []:
             if (run.get("wrk") or {}).get("rps") is not None:
                 run["wrk"]["rps"] *= scale
+                run["wrk"]["per_second"] = [round(v * scale)
+                                            for v in run["wrk"].get("per_second") or []]
         path.write_text(json.dumps(data))
     return run_dir
 
@@ -179,3 +182,21 @@ def test_run_compare_names_a_missing_folder(tmp_path):
         run_compare(DEMO, missing)
     with pytest.raises(BenchError, match="nope/20260101T000000Z"):
         run_compare(missing, DEMO)
+
+
+def test_the_steady_rate_is_compared_where_both_runs_have_one():
+    def with_ramp(case_id, per_second, rps):
+        data = case(case_id, rps)
+        for run, counts in zip(data["runs"], per_second):
+            run["wrk"]["per_second"] = counts
+        return data
+    # wrk's whole-run rate moves by 5 % (a shorter ramp), the steady rate not at all
+    a = [with_ramp("s/i/v/k", [[0, 100, 100, 100, 50]] * 2, [93, 94])]
+    b = [with_ramp("s/i/v/k", [[0, 100, 100, 100, 50]] * 2, [98, 99])]
+    df = compare_rows(a, b)
+    assert df.loc[0, "rate"] == "steady" and df.loc[0, "rps_a"] == 100.0
+    assert verdicts(df)["s/i/v/k"][0] == "within spread"
+    # one side without a steady rate: both sides fall back to wrk's, and say so
+    c = [case("s/i/v/k", [98, 99])]
+    df = compare_rows(a, c)
+    assert df.loc[0, "rate"] == "incl. ramp" and verdicts(df)["s/i/v/k"][0] == "faster"

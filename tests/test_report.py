@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runner.report import (charts, latest_run_dir, load_run, render_all, view,
-                           write_reports)
+from runner.report import (charts, describe, latest_run_dir, load_run, readme, render_all,
+                           view, write_reports)
+from runner.report import cells as report_cells
 from runner.report import html as html_report
 from runner.report import markdown as markdown_report
 from runner.report.table import build_rows
@@ -53,11 +54,26 @@ def assert_snapshot(name: str, text: str) -> None:
                     f"{shown}", pytrace=False)
 
 
+# The pools' sizes as /info reports them now (`pools`); the synthetic runs' /info answers
+# predate that field, so it is added here where it is missing.
+POOLS = {"anyio-limiter": {"size": 40, "kind": "threads"},
+         "default-executor": {"size": 6, "kind": "threads"}}
+
+
+def declared(cases: list[dict]) -> list[dict]:
+    """Copies of `cases` whose /info reports the pools, as a current server's does."""
+    out = json.loads(json.dumps(cases))
+    for data in out:
+        if data.get("info") is not None:
+            data["info"].setdefault("pools", POOLS)
+    return out
+
+
 @pytest.fixture(scope="module")
 def stored():
     run, cases, problems = load_run(RUN_DIR)
     assert problems == []
-    return run, cases
+    return run, declared(cases)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +85,7 @@ def rendered(stored):
 def model_stored():
     run, cases, problems = load_run(MODEL_DIR)
     assert problems == [] and run["synthetic"] is True
-    return run, cases
+    return run, declared(cases)
 
 
 @pytest.fixture(scope="module")
@@ -198,11 +214,11 @@ def test_model_values_for_a_thread_limited_row(stored):
     assert sync["model_latency_s"] == pytest.approx(2.505)
     assert sync["steady_rps"] == 40.0  # per_second [0, 0, 40, ...]: ramp-up and last left out
     assert sync["efficiency"] == pytest.approx(40 / (40 / 1.002))
-    assert "anyio thread limiter: 40 tokens" in sync["bottleneck"] and not sync["disagrees"]
+    assert "40" in sync["bottleneck"] and not sync["disagrees"]
     cells = _cells(_section(*stored, "sleep").tables[0], "sync_sleep ms=1000")
-    assert (cells["steady req/s"], cells["ceiling (req/s)"], cells["efficiency"],
+    assert (cells["steady (req/s)"], cells["ceiling (req/s)"], cells["efficiency"],
             cells["expected latency"]) == ("40", "39.9", "1.00", "2.5 s")
-    assert cells["bottleneck"] == "anyio thread limiter: 40 tokens x 1 worker"
+    assert cells["bottleneck"] == sync["bottleneck"]
 
 
 def test_service_time_falls_back_to_the_older_check_name(stored):
@@ -219,9 +235,12 @@ def test_disagreement_and_unobservable_latency_are_flagged(model_stored):
     table = _section(*model_stored, "sleep").tables[0]
     cells = _cells(table, "executor_sleep ms=1000")
     assert cells["efficiency"] == "0.84 ⚠" and cells["expected latency"] == "16.7 s ⚠"
-    assert "⚠ model and measurement disagree by more than 10% (efficiency 0.84)" in cells["notes"]
+    # the model's own sentence for the disagreement, or the generic one when it has none
+    assert f"⚠ {report_cells.cause(executor)}" in cells["notes"]
+    assert report_cells.cause({**executor, "cause": None}) == (
+        "model and measurement disagree by more than 10% (efficiency 0.84)")
     blocking = _cells(table, "blocking_in_async ms=1000")
-    assert blocking["bottleneck"] == "one event loop blocked per request x 1 worker"
+    assert "1 at a time" in blocking["bottleneck"]
     assert ("⚠ expected latency 100 s exceeds the 15 s run: requests still queued at the end "
             "never count, the latency columns show only early requests") in blocking["notes"]
     assert "disagree" not in blocking["notes"]  # efficiency 1.00
@@ -240,11 +259,11 @@ def test_rows_without_a_model_say_why(stored):
     run, cases = stored
     old = [json.loads(json.dumps(c)) for c in cases]
     for data in old:
-        data["case"].pop("concurrency", None)  # a result stored before case.concurrency
+        data["case"].pop("execution", None)  # a result stored before case.execution
     sync = _rows((run, old))[("sleep", "python-fastapi", "sync_sleep")]
-    assert sync["bottleneck"] == "no model: the server's concurrency is not recorded in this result"
+    assert sync["bottleneck"].startswith("no model: ")
     cells = _cells(_section(run, old, "sleep").tables[0], "sync_sleep ms=1000")
-    assert (cells["ceiling (req/s)"], cells["efficiency"]) == ("—", "—")
+    assert "ceiling (req/s)" not in cells and "efficiency" not in cells  # empty columns go
 
 
 def test_saturated_load_generator_marks_the_row_invalid(stored):
@@ -284,16 +303,16 @@ def test_resource_columns(stored):
     assert sync["rss_peak_bytes"] == 64000000
     cells = _cells(_section(*stored, "sleep").tables[2], "sync_sleep ms=1000")
     assert cells == {"impl": "python-fastapi", "server": "uvicorn",
-                     "endpoint": "sync_sleep ms=1000", "server CPU": "1.4 s",
+                     "endpoint": "sync_sleep ms=1000", "server CPU (s)": "1.4",
                      "req per CPU-s": "419", "peak RSS": "61 MiB", "processes": "1",
                      "threads": "43", "wrk cores": "0.02 of 2"}
 
 
 def test_load_sections_have_three_tables_and_only_measured_rows_after_the_first(stored):
     sleep = _section(*stored, "sleep")
-    assert [t.title for t in sleep.tables] == ["Throughput and model", "Latency and errors",
-                                               "Resources"]
-    assert [len(t.rows) for t in sleep.tables] == [4, 2, 2]
+    assert [t.title for t in sleep.tables] == ["Throughput and the model",
+                                               "Latency and errors", "Resources"]
+    assert [len(t.rows) for t in sleep.tables] == [3, 2, 2]  # n/a rows: one line instead
     for table in sleep.tables:
         assert all(len(r.cells) == len(table.columns) for r in table.rows)
 
@@ -311,12 +330,15 @@ def test_interference_summary_row(model_stored):
     assert large["probe_per_second"][:5] == [420, 950, 940, 610, 1]
     section = _section(*model_stored, "probe")
     assert section.type == "interference" and len(section.tables) == 1
+    # the window the text names is the one the chart shades
     assert section.lead == ["Probe: GET /hello from one connection for the whole 16 s "
-                            "window; the heavy load runs from 3 s to 13 s."]
+                            "window; the heavy load (wrk -d10s) started 3 s in; on the probe's "
+                            "clock it ran in the seconds 3 to 13 (shaded in the chart: the "
+                            "whole seconds it touched, so up to one more than -d)."]
     table = section.tables[0]
     assert _cells(table, "json_large items=40000") == {
         "impl": "python-fastapi", "server": "uvicorn",
-        "heavy endpoint": "json_large items=40000", "heavy req/s": "2.74",
+        "heavy endpoint": "json_large items=40000", "heavy req/s (incl. ramp)": "2.74",
         "probe req/s before": "945", "lowest probe req/s during": "0",
         "mean probe req/s during": "178", "probe req/s after": "935",
         "longest probe wait": "3 s",
@@ -326,8 +348,8 @@ def test_interference_summary_row(model_stored):
     offloaded = _cells(table, "json_large_offloaded items=40000")
     assert (offloaded["lowest probe req/s during"], offloaded["longest probe wait"]) == (
         "280", "59.5 ms")
-    assert _cells(table, "json_large_offloaded items=40000", "python-flask")[
-        "heavy req/s"] == "n/a"
+    assert section.verdict.notes[0] == ("Not served (n/a, the framework has no such "
+                                        "mechanism): python-flask: json_large_offloaded.")
     assert [c.name for c in section.charts] == ["probe-probe"]
 
 
@@ -388,12 +410,9 @@ def test_suite_facts_come_from_the_stored_suite_text(stored):
 def test_environment_is_compact_and_skips_nulls(stored):
     block = view.environment_block(*stored)
     facts, details = dict(block.facts), dict(block.details)
-    assert list(facts) == ["run", "CPU", "cores", "affinity", "memory",
-                           "load average at start", "kernel", "Python", "Go", "wrk",
-                           "git commit"]
-    assert facts["run"] == "2026-11-23T19:00:00Z to 2026-11-23T19:04:10Z"
+    # when, at which commit and under which load: per session, under Provenance
+    assert list(facts) == ["CPU", "cores", "affinity", "memory", "kernel", "Python", "Go", "wrk"]
     assert facts["memory"] == "8.0 GiB" and facts["affinity"] == "0, 1"
-    assert facts["git commit"] == "0" * 40 + " (clean)"
     # every package of every implementation, folded away; go recorded none
     assert details["python-fastapi packages (2)"] == "fastapi==0.163.2, uvicorn==0.54.0"
     assert details["python-flask packages (2)"] == "flask==3.1.2, werkzeug==3.1.3"
@@ -405,8 +424,7 @@ def test_environment_keeps_unknown_facts_in_the_details():
     env = {"cores": 2, "git_commit": "abc", "git_dirty": True, "cpu_pinning": {"wrk": [1]},
            "numa": "one node", "packages": {"x": []}}
     block = view.environment_block({"environment": env}, [])
-    assert dict(block.facts) == {"cores": "2", "CPU pinning": "wrk: 1",
-                                 "git commit": "abc with uncommitted changes"}
+    assert dict(block.facts) == {"cores": "2", "CPU pinning": "wrk: 1"}
     assert dict(block.details) == {"numa": "one node"}
 
 
@@ -433,10 +451,9 @@ def test_format_rps(rps, text):
 
 # ---- the rendered reports ----
 
-CHARTS = ["hello-latency", "hello-per-second", "hello-rps", "sleep-ceiling", "sleep-latency",
-          "sleep-per-second", "sleep-rps"]
-MODEL_CHARTS = ["probe-probe", "sleep-ceiling", "sleep-latency", "sleep-per-second",
-                "sleep-rps"]
+CHARTS = ["hello-latency", "hello-per-second", "hello-rate", "sleep-latency",
+          "sleep-per-second", "sleep-rate"]
+MODEL_CHARTS = ["probe-probe", "sleep-latency", "sleep-per-second", "sleep-rate"]
 
 
 def test_render_all_paths(rendered):
@@ -495,7 +512,7 @@ def test_html_is_self_contained(rendered):
 def test_html_cells_sort_by_raw_values(rendered):
     page = rendered["demo.html"]
     assert '<td class="num" data-sort="93.08">93.1</td>' in page
-    assert '<td class="num" data-sort="1.006">1.01 s</td>' in page
+    assert '<td class="num" data-sort="1.006">1.01</td>' in page
 
 
 def test_charts_are_valid_and_repeatable(stored):
@@ -505,14 +522,14 @@ def test_charts_are_valid_and_repeatable(stored):
         root = ET.fromstring(svg)
         assert root.tag == "{http://www.w3.org/2000/svg}svg", name
     assert charts.render(*stored) == first
-    assert "&lt;script&gt;" in first["hello-rps"]
+    assert "&lt;script&gt;" in first["hello-rate"]
 
 
 def test_renderers_take_charts_they_are_given(stored):
     run, cases = stored
     md = markdown_report.render(run, cases, {})
     assert "![" not in md
-    page = html_report.render(run, cases, {"sleep-rps": '<?xml version="1.0"?>\n<svg id="x"/>'})
+    page = html_report.render(run, cases, {"sleep-rate": '<?xml version="1.0"?>\n<svg id="x"/>'})
     assert '<svg id="x"/>' in page and "<?xml" not in page
 
 
@@ -538,3 +555,242 @@ def test_latest_run_dir(tmp_path):
 def test_suite_name_cannot_leave_the_output_folder():
     assert view.suite_name({"suite": "../../etc"}, []) == "_.._etc"  # no "/" left
     assert view.suite_name({"suite": ".."}, []) == "suite"
+
+
+# ---- the verdict ----
+
+def _verdict(section: view.Section) -> list[dict]:
+    return [{c.header: cell.text for c, cell in zip(section.verdict.columns, row.cells)}
+            for row in section.verdict.rows]
+
+
+def test_each_section_opens_with_a_compact_verdict(stored, model_stored):
+    for run, cases in (stored, model_stored):
+        for section in view.compute_sections(run, cases):
+            assert section.verdict.kind == "verdict" and len(section.verdict.columns) <= 8
+            for column in section.verdict.columns:  # a column empty in every row is left out
+                index = section.verdict.columns.index(column)
+                assert any(r.cells[index].text not in ("", "—") for r in section.verdict.rows)
+    sleep = _section(*stored, "sleep")
+    assert [c.header for c in sleep.verdict.columns] == [
+        "endpoint", "server", "steady (req/s)", "model allows (req/s)", "why", "p50 (s)",
+        "p99 (s)", "of best"]
+    rows = _verdict(sleep)
+    # n/a combinations are a line under the table, not rows; a failed row stays and says why
+    assert [r["endpoint"] for r in rows] == ["`async def` + `await asyncio.sleep`",
+                                             "`def` handler (`time.sleep`)",
+                                             "`time.sleep` in a view"]
+    assert sleep.verdict.notes == ["Not served (n/a, the framework has no such mechanism): "
+                                   "python-flask: async_sleep (flask-dev)."]
+    fast, sync, failed = rows
+    assert (fast["steady (req/s)"], fast["of best"], fast["p50 (s)"]) == ("100", "100%", "1.01")
+    assert (sync["steady (req/s)"], sync["model allows (req/s)"], sync["of best"]) == (
+        "40", "39.9", "40%")
+    assert sync["server"] == "python-fastapi · uvicorn"
+    assert failed["steady (req/s)"] == "failed" and failed["why"].startswith("failed: check")
+
+
+def test_a_rate_without_a_steady_state_says_it_includes_the_ramp(stored):
+    run, cases = stored
+    short = json.loads(json.dumps(cases))
+    for data in short:
+        for one in data["runs"]:
+            one["wrk"]["per_second"] = [0, 90, 5]  # too short to leave out ramp and end
+    fast = _verdict(_section(run, short, "sleep"))[0]
+    assert fast["steady (req/s)"] == "93.1 (incl. ramp)"
+
+
+def test_the_verdict_names_the_endpoint_by_its_label(stored):
+    run, cases = stored
+    page = render_all(run, cases)["demo.html"]
+    assert "<code>def</code> handler (<code>time.sleep</code>)" in page
+    older = json.loads(json.dumps(cases))
+    for data in older:
+        data["case"].pop("label", None)  # a result stored before case.label: the kind
+    assert _verdict(_section(run, older, "sleep"))[1]["endpoint"] == "sync_sleep"
+
+
+def test_server_as_it_ran_comes_from_its_argv():
+    def data(argv, label="x-w9"):
+        return {"case": {"impl": "i", "server_label": label}, "runs": [{"server_argv": argv}]}
+    gthread = [".venv/bin/gunicorn", "app:app", "--worker-class", "gthread", "--workers", "1",
+               "--threads", "4", "--bind", "127.0.0.1:4711"]
+    assert describe.server_text(data(gthread)) == "gunicorn, 1 gthread worker × 4 threads"
+    uvicorn = ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-w", "5"]
+    assert describe.server_text(data(uvicorn)) == "gunicorn, 5 uvicorn workers"
+    assert describe.server_text(data(["flask", "run", "--with-threads"])) == (
+        "flask, a thread per request")
+    assert describe.server_text(data(["bin/server", "-addr", "x"], "net-http")) == "net-http"
+    assert describe.shown_argv(data(gthread)) == (
+        ".venv/bin/gunicorn app:app --worker-class gthread --workers 1 --threads 4 "
+        "--bind 127.0.0.1:{port}")
+
+
+def test_a_sweep_is_drawn_against_workers_and_keeps_no_fixed_note(stored):
+    run, cases = stored
+    base = next(c for c in cases if c["case"]["kind"] == "sync_sleep" and c["runs"])
+    sweep = []
+    for workers in (1, 2, 5):
+        data = json.loads(json.dumps(base))
+        data["case"].update(id=f"sleep/python-fastapi/g-w{workers}/sync_sleep",
+                            server="g", server_label=f"g-w{workers}", workers=workers,
+                            server_note="2 workers x 4 threads")
+        for one in data["runs"]:
+            one["server_argv"] = ["gunicorn", "--workers", str(workers)]
+        sweep.append(data)
+    [section] = [s for s in view.compute_sections(run, sweep)]
+    assert [c.name for c in section.charts][0] == "sleep-sweep"
+    assert all("2 workers x 4" not in line for line in section.servers)
+    assert section.servers[0].startswith("python-fastapi g-w1: gunicorn, 1 worker; `gunicorn")
+    [(_, draw, data)] = [v for k, v in charts.plan(run, sweep).items() if k == "sleep-sweep"]
+    assert [p[0] for p in data[0]["points"]] == [1, 2, 5]
+
+
+def test_a_heavy_request_outliving_wrk_is_explained_and_hatched(model_stored):
+    run, cases = model_stored
+    stalled = json.loads(json.dumps(cases))
+    for data in stalled:
+        if data["case"]["kind"] == "json_large":
+            for one in data["runs"]:
+                one["wrk"].update(requests=0, rps=0.0)
+                one["check"] = {"service_s": 12.5}
+    row = _rows((run, stalled))[("probe", "python-fastapi", "json_large")]
+    verdict = report_cells.probe_verdict(row)
+    assert "one alone took 12.5 s" in verdict and "outlasted wrk's 10 s run" in verdict
+    [(_, _, data)] = [v for k, v in charts.plan(run, stalled).items() if k == "probe-probe"]
+    first = data[0]
+    assert first["window"] == [3, 13]
+    assert first["stall"] is None or first["stall"][0] == 13
+
+
+# ---- provenance and wrk's two reports ----
+
+def _resumed(cases: list[dict], kind: str) -> list[dict]:
+    """`cases` with the `kind` cases measured by a later, resumed session at another commit."""
+    out = json.loads(json.dumps(cases))
+    for data in out:
+        if data["case"]["kind"] == kind:
+            data["environment"] = {**data["environment"], "started_at": "2026-11-23T20:00:00Z",
+                                   "git_commit": "1" * 40, "load_avg_at_start": [4.9, 3, 2],
+                                   "argv": ["runner/__main__.py", "bench", "demo", "--resume"]}
+    return out
+
+
+def test_a_report_mixing_sessions_says_so_and_marks_the_rows(stored):
+    run, cases = stored
+    mixed = _resumed(cases, "hello")
+    lines, warning = view.provenance({**run, "resumed_at": ["2026-11-23T20:00:00Z"],
+                                      "resumed_finished_at": ["2026-11-23T20:05:00Z"]}, mixed)
+    assert warning.startswith("⚠ This report mixes commits and time windows: 2 sessions")
+    assert lines[1] == ("resumed run (--resume) 2026-11-23 20:00:00 to 20:05:00 UTC at commit "
+                        "1111111111, load average 4.90 at start: 2 cases")
+    hello = _section(run, mixed, "hello")
+    assert all(r.cells[0].text.endswith("†") for r in hello.verdict.rows)
+    assert hello.verdict.notes[-1].startswith("† measured by another session than the rest: "
+                                              "resumed run (--resume)")
+    sleep = _section(run, mixed, "sleep")
+    assert not any(r.cells[0].text.endswith("†") for r in sleep.verdict.rows)
+    assert view.provenance(*stored)[1] is None  # one session: nothing to warn about
+    table = view.provenance_table(run, mixed)
+    assert {r.cells[1].text for r in table.rows} == {"1", "2 (resumed)"}
+
+
+def test_text_and_lua_disagreements_are_flagged_and_counted(stored):
+    run, cases = stored
+    checked = json.loads(json.dumps(cases))
+    for data in checked:
+        for one in data["runs"]:
+            one["disagreements"] = []
+            if data["case"]["kind"] == "sync_sleep":
+                one["disagreements"] = ["requests: text 600, json 601"] if one["index"] == 0 else []
+    rows = _verdict(_section(run, checked, "sleep"))
+    assert rows[1]["endpoint"] == "`def` handler (`time.sleep`)‡"
+    notes = _cells(_section(run, checked, "sleep").tables[0], "sync_sleep ms=1000")["notes"]
+    assert "repeat 1 wrk text vs Lua: requests: text 600, json 601" in notes
+    [part] = [p for p in view.method(run, checked) if p.title == "wrk's two reports"]
+    assert "they disagreed in 1" in part.paragraphs[0]
+    [part] = [p for p in view.method(*stored) if p.title == "wrk's two reports"]
+    assert "predate that check" in part.paragraphs[0]  # the demo's runs have no field
+
+
+def test_no_absolute_path_is_printed(stored):
+    run, cases = stored
+    moved = json.loads(json.dumps(cases))
+    for data in moved:
+        data["environment"]["argv"] = ["/home/someone/concbench/runner/__main__.py", "bench"]
+        for one in data["runs"]:
+            one["server_argv"] = ["/home/someone/concbench/impls/x/.venv/bin/uvicorn", "app:app"]
+    files = render_all({**run, "environment": moved[0]["environment"]}, moved)
+    for name in ("demo.md", "demo.html"):
+        assert "/home/someone" not in files[name]
+
+
+# ---- fast re-rendering ----
+
+def test_charts_are_redrawn_only_when_their_input_changed(stored, monkeypatch):
+    run, cases = stored
+    first = render_all(run, cases)
+    svgs = {k: v for k, v in first.items() if k.startswith("charts/")}
+    assert all(charts.stored_hash(v) for v in svgs.values())
+
+    def no_drawing(todo):
+        raise AssertionError(f"redrew {sorted(todo)}")
+    monkeypatch.setattr(charts, "_draw_all", no_drawing)
+    assert render_all(run, cases, svgs) == first
+    changed = json.loads(json.dumps(cases))
+    changed[0]["runs"][0]["wrk"]["per_second"] = [1, 2, 3, 4]
+    drawn = []
+    monkeypatch.setattr(charts, "_draw_all", lambda todo: drawn.extend(todo) or {
+        name: svgs[markdown_report.chart_path("demo", name)] for name in todo})
+    render_all(run, changed, svgs)
+    assert drawn and len(drawn) < len(svgs)
+
+
+def test_rendering_imports_neither_pandas_nor_matplotlib_when_nothing_changed(tmp_path):
+    out = tmp_path / "out"
+    write_reports(RUN_DIR, out)
+    code = ("import sys; from pathlib import Path; from runner.report import write_reports; "
+            f"write_reports(Path({str(RUN_DIR)!r}), Path({str(out)!r})); "
+            "print(sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules))")
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=HERE.parent, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_stale_charts_of_the_suite_are_removed(tmp_path):
+    out = tmp_path / "out"
+    (out / "charts").mkdir(parents=True)
+    (out / "charts" / "demo-sleep-rps.svg").write_text("<svg/>")
+    (out / "charts" / "other-sleep-rps.svg").write_text("<svg/>")
+    write_reports(RUN_DIR, out)
+    assert not (out / "charts" / "demo-sleep-rps.svg").exists()
+    assert (out / "charts" / "other-sleep-rps.svg").exists()
+
+
+# ---- the README ----
+
+def test_readme_summary_block_is_replaced_between_its_markers(stored):
+    block = readme.summary(*stored)
+    start = readme.START.format(suite="demo")
+    text = f"intro\n{start}\nold table\n{readme.END}\nafter\n"
+    updated = readme.update(text, "demo", block)
+    assert updated == f"intro\n{start}\n{block}\n{readme.END}\nafter\n"
+    assert readme.update(updated, "demo", block) == updated
+    assert readme.update("no markers", "demo", block) == "no markers"
+    assert "| endpoint" in block and "steady (req/s)" in block
+
+
+def test_readme_and_the_reference_report_agree():
+    """README.md's summary is what `./just report` generates from the stored default run."""
+    repo = HERE.parent
+    run_dir = latest_run_dir(repo / "reports" / "raw", "default")
+    run, cases, _ = load_run(run_dir)
+    text = (repo / "README.md").read_text(encoding="utf-8")
+    assert readme.current(text, "default") == readme.summary(run, cases), (
+        "README.md's summary differs from the stored default run: run `./just report default`")
+    report = (repo / "reports" / "default.md").read_text(encoding="utf-8")
+    for line in readme.summary(run, cases).splitlines()[2:]:
+        if line.startswith("|"):
+            assert line.split("|")[2].strip() in report  # each server as the report names it

@@ -3,6 +3,8 @@
 `render_all` is pure (stored dicts in, file contents out); `load_run` and
 `write_reports` are the only functions here that touch the disk. A run folder is
 `reports/raw/<suite>/<run_id>/` with `run.json` and one file per case (docs/formats.md).
+Nothing heavy is imported here: charts import matplotlib only to draw a chart whose input
+changed, and only `table.build_rows` imports pandas.
 """
 
 import json
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import BenchError
-from . import charts, html, markdown, view
+from . import charts, html, markdown, readme, view
 
 CASE_FORMAT = "concbench.case"
 RUN_FORMAT = "concbench.run"
@@ -20,10 +22,16 @@ STATUSES = {"ok", "failed", "na"}
 RUN_ID = re.compile(r"\d{8}T\d{6}Z")
 
 
-def render_all(run: dict, cases: list[dict]) -> dict[str, str]:
-    """Relative output path -> file content: `<suite>.md`, `<suite>.html`, `charts/*.svg`."""
+def render_all(run: dict, cases: list[dict],
+               previous: dict[str, str] | None = None) -> dict[str, str]:
+    """Relative output path -> file content: `<suite>.md`, `<suite>.html`, `charts/*.svg`.
+
+    `previous` maps output paths to what is there now; a chart whose input did not change
+    is taken from it instead of being drawn again."""
     suite = view.suite_name(run, cases)
-    svgs = charts.render(run, cases)
+    old = {name: (previous or {}).get(markdown.chart_path(suite, name))
+           for name in charts.plan(run, cases)}
+    svgs = charts.render(run, cases, {k: v for k, v in old.items() if v is not None})
     files = {f"{suite}.md": markdown.render(run, cases, svgs),
              f"{suite}.html": html.render(run, cases, svgs)}
     files.update({markdown.chart_path(suite, name): svg for name, svg in svgs.items()})
@@ -109,17 +117,36 @@ def write_reports(run_dir: Path, out_dir: Path,
     """Render the stored run in `run_dir` into `out_dir`; the written paths, sorted.
 
     Files that could not be used are passed to `on_problem` (one line each) and skipped.
+    The charts of this suite already in `out_dir` are reused where their input did not
+    change, and those the report no longer has are removed. A README.md beside `out_dir`
+    with this suite's summary markers (readme.py) gets its summary rewritten.
     """
     run, cases, problems = load_run(run_dir)
     for problem in problems:
         if on_problem:
             on_problem(problem)
+    out_dir = Path(out_dir)
+    suite = view.suite_name(run, cases)
+    existing = {p.relative_to(out_dir).as_posix(): p
+                for p in (out_dir / "charts").glob(f"{suite}-*.svg")}
+    previous = {rel: p.read_text(encoding="utf-8") for rel, p in existing.items()}
     written = []
-    for relative, text in render_all(run, cases).items():
-        path = Path(out_dir) / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    for relative, text in render_all(run, cases, previous).items():
+        path = out_dir / relative
+        if previous.get(relative) != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
         written.append(path)
+    for relative, path in existing.items():
+        if path not in written:
+            path.unlink()
+    notes = out_dir.parent / "README.md"
+    if notes.is_file():
+        text = notes.read_text(encoding="utf-8")
+        updated = readme.update(text, suite, readme.summary(run, cases, run_dir, out_dir.parent))
+        if updated != text:
+            notes.write_text(updated, encoding="utf-8")
+            written.append(notes)
     return sorted(written)
 
 

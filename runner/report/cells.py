@@ -1,19 +1,24 @@
-"""Table rows for people: one function per table turns a row of numbers (table.py) into
-cells with display text and the raw value the HTML table sorts by, and notes with flags.
+"""Table rows for people: rows of numbers (table.py) -> cells with display text and the
+raw value the HTML table sorts by, and notes with flags.
 
-A load scenario has three tables, so that none is too wide for a wiki page: throughput
-and the model (with the notes and flags), latency and errors, and resources. An
-interference scenario has one table of the probe's rates.
+Each scenario opens with a verdict table of at most eight columns that answers its
+question; the detail tables (throughput and the model, latency and errors, resources; the
+probe's rates for an interference scenario) follow folded away. Columns that are empty in
+every row are left out, and combinations an implementation does not serve are one line
+under the verdict, not rows.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..stats import CV_LIMIT
-from .units import (MISSING, format_count, format_mib, format_ratio, format_rps,
-                    format_seconds, is_missing)
+from .units import (MISSING, format_count, format_in, format_mib, format_number,
+                    format_ratio, format_rps, format_seconds, is_missing, seconds_unit)
 
 FLAG = "⚠"
+RESUMED = "†"    # marks a row measured by another session than the run's first
+MISMATCH = "‡"   # marks a row whose wrk text and Lua figures disagree
+DISAGREE = "model and measurement disagree by more than 10%"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Table:
     title: str
     columns: list[Column]
     rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # lines under the table
+    kind: str = "detail"                            # verdict or detail
 
 
 def _columns(*names: str) -> list[Column]:
@@ -48,15 +55,15 @@ def _columns(*names: str) -> list[Column]:
 
 
 IDENTITY = ("impl*", "server*", "endpoint*")
-THROUGHPUT = _columns(*IDENTITY, "req/s", "min–max", "CV", "good req/s", "steady req/s",
-                      "ceiling (req/s)", "efficiency", "expected latency", "bottleneck*",
-                      "notes*")
-LATENCY = _columns(*IDENTITY, "avg", "p50", "p75", "p90", "p99", "max", "errors")
-RESOURCES = _columns(*IDENTITY, "server CPU", "req per CPU-s", "peak RSS", "processes",
+THROUGHPUT = _columns(*IDENTITY, "req/s (incl. ramp)", "min–max (req/s)", "CV", "good req/s",
+                      "steady (req/s)", "ceiling (req/s)", "efficiency", "expected latency",
+                      "bottleneck*", "notes*")
+LATENCY_KEYS = ("avg", "p50", "p75", "p90", "p99", "max")
+RESOURCES = _columns(*IDENTITY, "server CPU (s)", "req per CPU-s", "peak RSS", "processes",
                      "threads", "wrk cores")
-PROBE = _columns(*IDENTITY[:2], "heavy endpoint*", "heavy req/s", "probe req/s before",
-                 "lowest probe req/s during", "mean probe req/s during", "probe req/s after",
-                 "longest probe wait", "notes*")
+PROBE = _columns(*IDENTITY[:2], "heavy endpoint*", "heavy req/s (incl. ramp)",
+                 "probe req/s before", "lowest probe req/s during", "mean probe req/s during",
+                 "probe req/s after", "longest probe wait", "notes*")
 
 
 def _num(value) -> float | None:
@@ -73,6 +80,17 @@ def endpoint(row) -> str:
 
 def measured(row) -> bool:
     return row["status"] != "na" and not is_missing(row["rps_median"])
+
+
+def served(row) -> bool:
+    return row["status"] != "na"
+
+
+def server_name(row) -> str:
+    """The server as it ran, with its implementation: 'python-flask · gunicorn, 5 sync workers'."""
+    text = _text(row.get("server_text")) or _text(row["server_label"])
+    impl = _text(row["impl"])
+    return text if text.startswith(impl) else f"{impl} · {text}"
 
 
 def _identity(row) -> list[Cell]:
@@ -111,6 +129,15 @@ def expected_latency_too_long(row) -> bool:
             and row["model_latency_s"] > row["duration_s"])
 
 
+def cause(row) -> str:
+    """Why a row lies outside the model's band: the model's own sentence when it has one."""
+    found = row.get("cause")
+    if found and found != "unexplained":
+        return str(found)
+    generic = f"{DISAGREE} (efficiency {format_ratio(row['efficiency'])})"
+    return f"{generic}, unexplained" if found else generic
+
+
 def load_flags(row) -> list[str]:
     """Why a measured row of a load scenario should be read with care, worst first."""
     if not measured(row):
@@ -123,12 +150,12 @@ def load_flags(row) -> list[str]:
     if row["rps_too_wide"]:
         flags.append(f"wide spread: CV ≥ {CV_LIMIT:.0%}, rerun before trusting the median")
     if row["disagrees"]:
-        flags.append("model and measurement disagree by more than 10% "
-                     f"(efficiency {format_ratio(row['efficiency'])})")
+        flags.append(cause(row))
     if expected_latency_too_long(row):
         flags.append(f"expected latency {format_seconds(row['model_latency_s'])} exceeds "
                      f"the {row['duration_s']:g} s run: requests still queued at the end "
                      "never count, the latency columns show only early requests")
+    flags += row.get("checks") or []
     return flags
 
 
@@ -138,6 +165,168 @@ def load_remarks(row) -> list[str]:
         return ["no steady-state rate, so no efficiency: the run is too short to leave out "
                 "its ramp-up and its last second"]
     return []
+
+
+# ---- the verdict ----
+
+def headline_rps(row) -> tuple[float | None, bool]:
+    """The rate a reader should quote: steady state, else wrk's (which includes the ramp)."""
+    if not is_missing(row["steady_rps"]):
+        return float(row["steady_rps"]), False
+    return _num(row["rps_median"]), True
+
+
+def marks(row, first_session: int | None) -> str:
+    out = ""
+    if row.get("session") is not None and first_session is not None \
+            and row["session"] != first_session:
+        out += RESUMED
+    if row.get("checks"):
+        out += MISMATCH
+    return out
+
+
+def _why(row) -> str:
+    """The model's limit in words, and what to read with care (short)."""
+    if row["status"] == "failed":
+        return f"failed: {_text(row['reason']) or 'no reason given'}"
+    parts = [_text(row["bottleneck"])]
+    if row["wrk_saturated"]:
+        parts.append(f"{FLAG} INVALID: wrk saturated its cores")
+    if row["disagrees"]:
+        parts.append(f"{FLAG} {cause(row)}")
+    if expected_latency_too_long(row):
+        parts.append(f"{FLAG} queue longer than the {row['duration_s']:g} s run: "
+                     "latency shows the early requests only")
+    if row["rps_too_wide"]:
+        parts.append(f"{FLAG} wide spread between repeats")
+    return "; ".join(p for p in parts if p)
+
+
+def verdict_table(rows: list[dict], first_session: int | None) -> Table:
+    """A load scenario's answer: one row per served configuration, steady rate first."""
+    shown = [r for r in rows if served(r)]
+    rates = [headline_rps(r)[0] for r in shown if measured(r)]
+    best = max((r for r in rates if r), default=None)
+    unit = seconds_unit([r[f"lat_{k}"] for r in shown for k in ("p50", "p99")])
+    columns = _columns("endpoint*", "server*", "steady (req/s)", "model allows (req/s)",
+                       "why*", f"p50 ({unit[0]})", f"p99 ({unit[0]})", "of best")
+    out = []
+    for row in shown:
+        name = [Cell(row["label"] + marks(row, first_session), row["label"]),
+                Cell(server_name(row), server_name(row))]
+        if not measured(row):
+            out.append(Row(_text(row["status"]), name + [Cell("failed", None),
+                           Cell("", None), Cell(_why(row), _why(row)),
+                           Cell("", None), Cell("", None), Cell("", None)]))
+            continue
+        rate, ramp = headline_rps(row)
+        share = rate / best if rate is not None and best else None
+        out.append(Row(_text(row["status"]), name + [
+            _value(format_rps(rate) + (" (incl. ramp)" if ramp else ""), rate),
+            _value(format_rps(row["ceiling_rps"]), row["ceiling_rps"]),
+            Cell(_why(row), _why(row)),
+            _value(format_in(row["lat_p50"], unit), row["lat_p50"]),
+            _value(format_in(row["lat_p99"], unit), row["lat_p99"]),
+            _value(MISSING if share is None else f"{share:.0%}", share)],
+            invalid=bool(row["wrk_saturated"])))
+    return fold_common(drop_empty(Table("Verdict", columns, out, kind="verdict"), keep=2), "why")
+
+
+def _starved_seconds(row) -> int:
+    """Whole seconds without a probe answer; the first and last buckets are partial."""
+    return sum(1 for v in (row["probe_per_second"] or [])[1:-1] if v == 0)
+
+
+def probe_verdict(row) -> str:
+    """What happened to the probe, in words, and why a heavy load completed nothing."""
+    if not measured(row):
+        return f"failed: {_text(row['reason']) or 'no reason given'}"
+    starved = _starved_seconds(row)
+    before, lowest = row["probe_before_rps"], row["probe_during_min_rps"]
+    share = (f", its slowest second {lowest / before:.0%} of its rate before"
+             if not is_missing(before) and before and not is_missing(lowest) else "")
+    words = (f"{FLAG} starved: {starved} s without a single answer (first repeat)"
+             if starved else f"kept answering{share}")
+    if row["heavy_requests"] == 0 and not is_missing(row["wrk_duration_s"]):
+        alone = row["service_s"]
+        took = f" (one alone took {format_seconds(alone)})" if not is_missing(alone) else ""
+        words += (f"; the heavy request{took} outlasted wrk's {row['wrk_duration_s']:.0f} s "
+                  "run, so wrk counted none; the server went on building it after wrk "
+                  "stopped: the hatched seconds in the chart")
+    return words
+
+
+def probe_verdict_table(rows: list[dict], first_session: int | None) -> Table:
+    shown = [r for r in rows if served(r)]
+    waits = [r["probe_longest_wait_s"] for r in shown]
+    unit = seconds_unit(waits)
+    columns = _columns("heavy endpoint*", "server*", "probe before (req/s)",
+                       "probe lowest during (req/s)", f"longest probe wait ({unit[0]})",
+                       "heavy (req/s, incl. ramp)", "verdict*")
+    out = []
+    for row in shown:
+        name = [Cell(row["label"] + marks(row, first_session), row["label"]),
+                Cell(server_name(row), server_name(row))]
+        verdict = probe_verdict(row)
+        if not measured(row):
+            out.append(Row(_text(row["status"]), name + [Cell("failed", None)]
+                           + [Cell("", None)] * 3 + [Cell(verdict, verdict)]))
+            continue
+        out.append(Row(_text(row["status"]), name + [
+            _value(format_rps(row["probe_before_rps"]), row["probe_before_rps"]),
+            _value(format_rps(row["probe_during_min_rps"]), row["probe_during_min_rps"]),
+            _value(format_in(row["probe_longest_wait_s"], unit), row["probe_longest_wait_s"]),
+            _value(format_rps(row["rps_median"]), row["rps_median"]),
+            Cell(verdict, verdict)]))
+    return drop_empty(Table("Verdict", columns, out, kind="verdict"), keep=2)
+
+
+def not_served(rows: list[dict]) -> str | None:
+    """One line for every combination that is n/a: 'go: executor_sleep, ... (every server)'."""
+    by_impl: dict[str, dict[str, list[str]]] = {}
+    servers: dict[str, set] = {}
+    for row in rows:
+        servers.setdefault(row["impl"], set()).add(row["server_label"])
+        if row["status"] == "na":
+            by_impl.setdefault(row["impl"], {}).setdefault(row["label"], []).append(
+                row["server_label"])
+    if not by_impl:
+        return None
+    parts = []
+    for impl, labels in by_impl.items():
+        every = all(set(s) == servers[impl] for s in labels.values())
+        names = ", ".join(labels) if every else ", ".join(
+            f"{label} ({', '.join(s)})" for label, s in labels.items())
+        parts.append(f"{impl}: {names}")
+    return "Not served (n/a, the framework has no such mechanism): " + "; ".join(parts) + "."
+
+
+# ---- the details ----
+
+def fold_common(table: Table, header: str) -> Table:
+    """`table` without its `header` column when every row says the same there: that text
+    becomes one line under the table instead of a repeat in each row."""
+    names = [c.header for c in table.columns]
+    if header not in names or len(table.rows) < 2:
+        return table
+    i = names.index(header)
+    texts = {r.cells[i].text for r in table.rows}
+    if len(texts) != 1 or texts == {""}:
+        return table
+    return replace(table, columns=table.columns[:i] + table.columns[i + 1:],
+                   rows=[replace(r, cells=r.cells[:i] + r.cells[i + 1:]) for r in table.rows],
+                   notes=[f"{header.capitalize()}, in every row: {texts.pop()}.", *table.notes])
+
+
+def drop_empty(table: Table, keep: int = 3) -> Table:
+    """`table` without the columns (after the first `keep`) empty or — in every row."""
+    if not table.rows:
+        return table
+    wanted = [i for i, _ in enumerate(table.columns)
+              if i < keep or any(r.cells[i].text not in ("", MISSING) for r in table.rows)]
+    return replace(table, columns=[table.columns[i] for i in wanted],
+                   rows=[replace(r, cells=[r.cells[i] for i in wanted]) for r in table.rows])
 
 
 def throughput_row(row) -> Row:
@@ -164,6 +353,11 @@ def throughput_row(row) -> Row:
                invalid=bool(row["wrk_saturated"]))
 
 
+def throughput_table(rows: list[dict]) -> Table:
+    return drop_empty(Table("Throughput and the model", THROUGHPUT,
+                            [throughput_row(r) for r in rows if served(r)]))
+
+
 def _errors(row) -> Cell:
     """The non-zero counters; timeouts are named whenever anything went wrong."""
     counts = {"connect": row["err_connect"], "read": row["err_read"], "write": row["err_write"],
@@ -176,12 +370,17 @@ def _errors(row) -> Cell:
     return Cell(", ".join(parts) or "0", float(total))
 
 
-def latency_row(row) -> Row:
-    cells = _identity(row)
-    for key in ("avg", "p50", "p75", "p90", "p99", "max"):
-        value = row[f"lat_{key}"]
-        cells.append(_value(format_seconds(value), value))
-    return Row(_text(row["status"]), cells + [_errors(row)], invalid=bool(row["wrk_saturated"]))
+def latency_table(rows: list[dict]) -> Table:
+    done = [r for r in rows if measured(r)]
+    unit = seconds_unit([r[f"lat_{k}"] for r in done for k in LATENCY_KEYS])
+    columns = _columns(*IDENTITY, *(f"{k} ({unit[0]})" for k in LATENCY_KEYS), "errors")
+    out = []
+    for row in done:
+        cells = _identity(row) + [_value(format_in(row[f"lat_{k}"], unit), row[f"lat_{k}"])
+                                  for k in LATENCY_KEYS]
+        out.append(Row(_text(row["status"]), cells + [_errors(row)],
+                       invalid=bool(row["wrk_saturated"])))
+    return drop_empty(Table("Latency and errors", columns, out))
 
 
 def resource_row(row) -> Row:
@@ -190,13 +389,18 @@ def resource_row(row) -> Row:
         usable = row["wrk_usable_cores"]
         wrk = f"{row['wrk_cores']:.2f}" + ("" if is_missing(usable) else f" of {int(usable)}")
     cells = _identity(row) + [
-        _value(format_seconds(row["cpu_s"]), row["cpu_s"]),
+        _value(format_number(row["cpu_s"]), row["cpu_s"]),
         _value(format_rps(row["req_per_cpu_s"]), row["req_per_cpu_s"]),
         _value(format_mib(row["rss_peak_bytes"]), row["rss_peak_bytes"]),
         _value(format_count(row["processes_max"]), row["processes_max"]),
         _value(format_count(row["threads_max"]), row["threads_max"]),
         _value(_flagged(wrk, row["wrk_saturated"]), row["wrk_cores"])]
     return Row(_text(row["status"]), cells, invalid=bool(row["wrk_saturated"]))
+
+
+def resource_table(rows: list[dict]) -> Table:
+    return drop_empty(Table("Resources", RESOURCES,
+                            [resource_row(r) for r in rows if measured(r)]))
 
 
 def probe_row(row) -> Row:
@@ -213,4 +417,9 @@ def probe_row(row) -> Row:
     if row["probe_during_min_rps"] == 0:
         flags.append("probe starved: at least one whole second without an answer during "
                      "the heavy load")
-    return Row(_text(row["status"]), cells + [_notes(row, flags)])
+    return Row(_text(row["status"]), cells + [_notes(row, flags + (row.get("checks") or []))])
+
+
+def probe_table(rows: list[dict]) -> Table:
+    return drop_empty(Table("The probe's rates", PROBE,
+                            [probe_row(r) for r in rows if served(r)]))

@@ -1,174 +1,328 @@
-"""Charts as SVG text. A load scenario has four: req/s with its spread, steady-state req/s
-against the model's ceiling, latency percentiles, completions per second; an interference
-scenario has the probe's completions per second with the heavy load's window shaded.
+"""Charts as SVG text, re-drawn only when what they show changed.
 
-SVG so the wiki shows the same pictures as the HTML report, which inlines them. Figures
-are built with matplotlib's object API (`Figure`, no pyplot): nothing is registered with
-a backend or kept in pyplot's global figure list, so there is nothing to close, and
-style settings apply only inside a context manager. Output is byte-for-byte repeatable
-for snapshot tests: Matplotlib's default style (not the user's matplotlibrc), a fixed
-`svg.hashsalt` for element ids, no date in the metadata, and text kept as <text>
-(svg.fonttype "none") instead of glyph outlines.
+A load scenario has three: steady req/s against what the model allows (or, for a sweep
+of worker counts, rate against workers per server type with the model's line beside
+it), latency percentiles, and completions per second in small multiples; an
+interference scenario has the probe's answers per second, one panel per heavy endpoint,
+with the heavy load's window shaded and a stall after wrk stopped hatched.
+
+`plan` is pure and cheap: each chart's input as plain JSON-able data, named by the hash
+of that data and of this module's source. `render` draws only the charts whose hash is
+not already in `previous` (the SVGs written last time carry their hash in a comment),
+so matplotlib is imported only when something changed. Drawing uses matplotlib's object
+API (`Figure`, no pyplot), Matplotlib's default style, a fixed `svg.hashsalt`, no date and
+text kept as <text>: output is byte-for-byte repeatable. No chart has a title inside it
+(the caption outside says what it shows), so nothing is cut off at the figure's edge.
 """
 
+import hashlib
 import io
+import json
+import math
+import re
+import textwrap
+from pathlib import Path
 
-import matplotlib
-import matplotlib.style
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from . import cells, view
+from .table import compute_rows
+from .units import format_number, format_seconds, is_missing
 
-from . import view
-from .table import build_rows
+PERCENTILES = ("p50", "p90", "p99")
+MARKERS = {"p50": "o", "p90": "s", "p99": ">"}
+BAR, MODEL, SHADE, STALL = "#4c78a8", "#e45756", "#f58518", "#b22222"
+WIDTH = 7.5  # inches; the pages scale SVGs down to their width
+HASH = re.compile(r"<!-- chart input sha256:([0-9a-f]{64}) -->")
+_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
-PERCENTILES = ("p50", "p75", "p90", "p99")
+
+def _num(value) -> float | None:
+    return None if is_missing(value) else float(value)
 
 
-def _svg(figure: Figure, salt: str) -> str:
+def short_label(row: dict, width: int = 48) -> str:
+    """Two short lines: the endpoint as a developer says it, then the server as it ran."""
+    first = textwrap.shorten(str(row["label"]).replace("`", ""), width, placeholder="…")
+    second = textwrap.shorten(cells.server_name(row), width, placeholder="…")
+    return f"{first}\n{second}"
+
+
+# ---- what each chart shows: plain data ----
+
+def _rate_data(rows):
+    shown = [r for r in rows if cells.measured(r)]
+    return [{"label": short_label(r), "steady": _num(r["steady_rps"]),
+             "rps": _num(r["rps_median"]), "ceiling": _num(r["ceiling_rps"]),
+             "efficiency": _num(r["efficiency"])} for r in shown]
+
+
+def _sweep_data(rows):
+    lines: dict[str, dict] = {}
+    for r in rows:
+        if not cells.measured(r) or is_missing(r["workers"]):
+            continue
+        name = f"{r['label']} · {r['impl']} {r['server_type']}".replace("`", "")
+        line = lines.setdefault(name, {"label": name, "points": []})
+        line["points"].append([int(r["workers"]), _num(r["steady_rps"]) or _num(r["rps_median"]),
+                               _num(r["ceiling_rps"])])
+    for line in lines.values():
+        line["points"].sort()
+    return [line for line in lines.values() if len(line["points"]) > 1]
+
+
+def _latency_data(rows):
+    return [{"label": short_label(r), **{p: _num(r[f"lat_{p}"]) for p in PERCENTILES}}
+            for r in rows if cells.measured(r)
+            and all(_num(r[f"lat_{p}"]) for p in PERCENTILES)]
+
+
+def _per_second_data(rows):
+    return [{"label": short_label(r, 44), "counts": list(r["per_second"])}
+            for r in rows if cells.measured(r) and r["per_second"]]
+
+
+def _probe_data(rows):
+    out = []
+    for r in rows:
+        if r["status"] != "ok" or not r["probe_per_second"]:
+            continue
+        window = list(r["heavy_window"]) if r["heavy_window"] else None
+        counts = list(r["probe_per_second"])
+        stall = None
+        if window:  # starved seconds right after the window: a request outliving wrk
+            end = int(window[1])
+            while end < len(counts) and counts[end] == 0:
+                end += 1
+            stall = [window[1], end] if end > window[1] else None
+        out.append({"label": short_label(r, 44), "counts": counts, "window": window,
+                    "stall": stall})
+    return out
+
+
+DATA = {"rate": _rate_data, "sweep": _sweep_data, "latency": _latency_data,
+        "per-second": _per_second_data, "probe": _probe_data}
+
+
+def plan(run: dict, cases: list[dict]) -> dict[str, tuple[str, str, list]]:
+    """Chart name -> (its input's hash, what draws it, its input), for charts with data."""
+    rows = compute_rows(view.ordered_cases(run, cases))
+    planned = {}
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        part = [r for r in rows if r["scenario"] == scenario]
+        for spec in view.chart_specs(str(scenario), view.scenario_type(part),
+                                     view.is_sweep(part)):
+            draw = spec.name.removeprefix(f"{scenario}-")
+            data = DATA[draw](part)
+            if data:
+                text = json.dumps([draw, data], sort_keys=True)
+                digest = hashlib.sha256((_SOURCE + text).encode()).hexdigest()
+                planned[spec.name] = (digest, draw, data)
+    return planned
+
+
+def stored_hash(svg: str) -> str | None:
+    found = HASH.search(svg[:2000])
+    return found.group(1) if found else None
+
+
+def render(run: dict, cases: list[dict], previous: dict[str, str] | None = None) -> dict[str, str]:
+    """Chart name (e.g. "sleep-rate") -> SVG text; a chart in `previous` with the same
+    input hash is reused as it is, the others are drawn."""
+    previous = previous or {}
+    charts = {}
+    todo = {}
+    for name, (digest, draw, data) in plan(run, cases).items():
+        old = previous.get(name)
+        if old is not None and stored_hash(old) == digest:
+            charts[name] = old
+        else:
+            todo[name] = (digest, draw, data)
+    if todo:
+        charts.update(_draw_all(todo))
+    return dict(sorted(charts.items()))
+
+
+# ---- drawing (matplotlib is imported only here) ----
+
+def _draw_all(todo: dict) -> dict[str, str]:
+    import matplotlib.style
+    out = {}
+    with matplotlib.style.context(["default", {"svg.fonttype": "none", "font.size": 9}]):
+        for name, (digest, draw, data) in todo.items():
+            figure = DRAW[draw](data)
+            out[name] = _svg(figure, name, digest)
+    return out
+
+
+def _svg(figure, salt: str, digest: str) -> str:
+    import matplotlib
     # a salt per chart keeps clip-path ids distinct when several SVGs share one HTML page
     with matplotlib.rc_context({"svg.hashsalt": salt}):
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    at = text.find("<svg")
+    return f"{text[:at]}<!-- chart input sha256:{digest} -->\n{text[at:]}"
 
 
-def _rps_chart(title: str, rows: list[dict]) -> Figure | None:
-    figure = Figure(figsize=(8, 1.4 + 0.45 * len(rows)), layout="constrained")
+def _figure(height: float, layout: str | None = "constrained"):
+    from matplotlib.figure import Figure
+    return Figure(figsize=(WIDTH, height), layout=layout)
+
+
+def _log_if_wide(axes, values, axis: str = "x") -> bool:
+    """A log axis, with plain numbers (1, 10, 100), when the values span more than 30x."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+    values = [v for v in values if v and v > 0]
+    if not values or max(values) / min(values) <= 30:  # a 1 req/s row beside a 100 req/s one
+        return False
+    (axes.set_xscale if axis == "x" else axes.set_yscale)("log")
+    scale = axes.xaxis if axis == "x" else axes.yaxis
+    scale.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))
+    scale.set_minor_formatter(NullFormatter())
+    return True
+
+
+def _rate_chart(data):
+    figure = _figure(0.9 + 0.5 * len(data))
     axes = figure.add_subplot()
-    medians = [r["rps_median"] for r in rows]
-    spread = [[m - r["rps_min"] for m, r in zip(medians, rows)],
-              [r["rps_max"] - m for m, r in zip(medians, rows)]]
-    positions = range(len(rows))
-    axes.barh(positions, medians, xerr=spread, capsize=4, color="#4c78a8")
-    axes.set_yticks(positions, [view.row_label(r) for r in rows])
-    axes.invert_yaxis()  # first row on top, as in the table
-    axes.set_xlabel("requests per second (median of repeats; bars: min to max)")
-    axes.set_title(title)
-    axes.grid(axis="x", alpha=0.3)
-    return figure
-
-
-def _latency_chart(title: str, rows: list[dict]) -> Figure | None:
-    figure = Figure(figsize=(8, 4 + 0.25 * len(rows)), layout="constrained")
-    axes = figure.add_subplot()
-    for row in rows:
-        axes.plot(PERCENTILES, [row[f"lat_{p}"] for p in PERCENTILES], marker="o",
-                  label=view.row_label(row))
-    axes.set_yscale("log")
-    # 1-2-5 steps label narrow ranges too (a 1.0-1.1 s scenario has no decade inside it)
-    axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda y, _: view.format_seconds(y)))
-    axes.yaxis.set_minor_formatter(NullFormatter())
-    axes.set_ylabel("latency (median of repeats)")
-    axes.set_title(title)
-    axes.grid(which="major", alpha=0.3)
-    figure.legend(loc="outside lower center", fontsize="small")
-    return figure
-
-
-def _ceiling_chart(title: str, rows: list[dict]) -> Figure | None:
-    rows = [r for r in rows if not view.is_missing(r["ceiling_rps"])]
-    if not rows:
-        return None
-    figure = Figure(figsize=(8, 1.6 + 0.45 * len(rows)), layout="constrained")
-    axes = figure.add_subplot()
-    positions = list(range(len(rows)))
-    steady = [0.0 if view.is_missing(r["steady_rps"]) else r["steady_rps"] for r in rows]
-    ceilings = [r["ceiling_rps"] for r in rows]
-    label = ("steady req/s (median of repeats)"
-             if any(not view.is_missing(r["steady_rps"]) for r in rows) else None)
-    axes.barh(positions, steady, color="#4c78a8", label=label)
-    short = [(y, r["rps_median"]) for y, r in zip(positions, rows)
-             if view.is_missing(r["steady_rps"])]
+    positions = list(range(len(data)))
+    steady = [d["steady"] or 0.0 for d in data]
+    axes.barh(positions, steady, color=BAR, label="steady req/s")
+    short = [(y, d["rps"]) for y, d in zip(positions, data) if d["steady"] is None]
     if short:  # a run too short for a steady state still shows what wrk counted
-        axes.barh([y for y, _ in short], [v for _, v in short], color="none",
-                  edgecolor="#4c78a8", hatch="//", label="wrk req/s (run too short for steady)")
-    axes.scatter(ceilings, positions, marker="|", s=500, linewidths=3, color="#e45756",
-                 zorder=3, label="model ceiling")
-    for y, row, value in zip(positions, rows, steady):
-        if not view.is_missing(row["efficiency"]):
-            axes.annotate(f"{row['efficiency']:.2f}", (max(value, row["ceiling_rps"]), y),
-                          xytext=(8, 0), textcoords="offset points", va="center",
+        axes.barh([y for y, _ in short], [v for _, v in short], color="none", edgecolor=BAR,
+                  hatch="//", label="req/s incl. ramp (no steady state)")
+    modelled = [(y, d["ceiling"]) for y, d in zip(positions, data) if d["ceiling"]]
+    if modelled:
+        axes.scatter([c for _, c in modelled], [y for y, _ in modelled], marker="|", s=300,
+                     linewidths=3, color=MODEL, zorder=3, label="the model allows")
+    for y, d, value in zip(positions, data, steady):
+        if d["efficiency"] is not None:
+            axes.annotate(f"{d['efficiency']:.2f}", (max(value, d["ceiling"]), y),
+                          xytext=(6, 0), textcoords="offset points", va="center",
                           fontsize="small")
-    values = [v for v in steady + ceilings + [v for _, v in short] if v > 0]
-    if values and max(values) / min(values) > 30:  # a 1 req/s row beside a 100 req/s one
-        axes.set_xscale("log")
-    axes.margins(x=0.12)
-    axes.set_yticks(positions, [view.row_label(r) for r in rows])
-    axes.invert_yaxis()
-    axes.set_xlabel("requests per second; numbers: efficiency")
-    axes.set_title(title)
+    log = _log_if_wide(axes, steady + [c for _, c in modelled] + [v for _, v in short])
+    axes.margins(x=0.15)
+    axes.set_yticks(positions, [d["label"] for d in data], fontsize="small")
+    axes.invert_yaxis()  # first row on top, as in the table
+    axes.set_xlabel("requests per second" + (" (log scale)" if log else "")
+                    + ("; numbers: steady / model" if modelled else ""))
     axes.grid(axis="x", alpha=0.3)
-    figure.legend(loc="outside lower center", ncols=2, fontsize="small", markerscale=0.5)
+    figure.legend(loc="outside lower center", ncols=3, fontsize="small", markerscale=0.5)
     return figure
 
 
-def _timeline(title: str, series: list[tuple[str, list]], ylabel: str, xlabel: str,
-              window: tuple[float, float] | None = None) -> Figure:
-    """One step line per series of per-second counts; bucket i spans seconds i to i + 1."""
-    figure = Figure(figsize=(8, 4 + 0.25 * len(series)), layout="constrained")
+def _sweep_chart(data):
+    from matplotlib import colormaps
+    figure = _figure(4.2)
     axes = figure.add_subplot()
-    if window is not None:
-        axes.axvspan(*window, color="#f58518", alpha=0.15, label="heavy load")
-    for label, counts in series:
-        axes.stairs(counts, range(len(counts) + 1), baseline=None, linewidth=1.8, label=label)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.set_ylim(bottom=0)
-    axes.set_title(title)
+    colours = colormaps["tab10"].colors
+    values = []
+    for i, line in enumerate(data):
+        colour = colours[i % len(colours)]
+        x = [p[0] for p in line["points"]]
+        y = [p[1] for p in line["points"]]
+        model = [(p[0], p[2]) for p in line["points"] if p[2] is not None]
+        axes.plot(x, y, marker="o", color=colour, linewidth=2)
+        if model:
+            axes.plot(*zip(*model), linestyle="--", color=colour, linewidth=1.2)
+        axes.annotate(textwrap.shorten(line["label"], 44, placeholder="…"), (x[-1], y[-1]),
+                      xytext=(6, 0), textcoords="offset points", va="center",
+                      fontsize="small", color=colour)
+        values += y + [m for _, m in model]
+    log = _log_if_wide(axes, values, "y")
+    workers = sorted({p[0] for line in data for p in line["points"]})
+    axes.set_xticks(workers)
+    axes.margins(x=0.05)
+    axes.set_xlim(right=max(workers) + (max(workers) - min(workers)) * 1.1)
+    axes.set_xlabel("worker processes")
+    axes.set_ylabel("steady req/s" + (" (log scale)" if log else ""))
     axes.grid(alpha=0.3)
-    figure.legend(loc="outside lower center", fontsize="small")
+    axes.plot([], [], color="#555", linewidth=2, marker="o", label="measured")
+    axes.plot([], [], color="#555", linestyle="--", label="the model")
+    figure.legend(loc="outside lower center", ncols=2, fontsize="small")
     return figure
 
 
-def _per_second_chart(title: str, rows: list[dict]) -> Figure | None:
-    series = [(view.row_label(r), r["per_second"]) for r in rows if r["per_second"]]
-    if not series:
-        return None
-    return _timeline(title, series, "completions per second (first repeat)",
-                     "seconds since wrk started")
+def _latency_chart(data):
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    figure = _figure(1.0 + 0.5 * len(data))
+    axes = figure.add_subplot()
+    for y, d in enumerate(data):
+        axes.plot([d["p50"], d["p99"]], [y, y], color="#999", linewidth=1, zorder=1)
+        for p in PERCENTILES:
+            axes.scatter([d[p]], [y], marker=MARKERS[p], color=BAR if p == "p50" else
+                         ("#72b7b2" if p == "p90" else MODEL), zorder=2,
+                         label=p if y == 0 else None)
+    axes.set_xscale("log")
+    # 1-2-5 steps label narrow ranges too (a 1.0-1.1 s scenario has no decade inside it)
+    axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v)))
+    axes.xaxis.set_minor_formatter(NullFormatter())
+    axes.margins(x=0.1)
+    axes.set_yticks(range(len(data)), [d["label"] for d in data], fontsize="small")
+    axes.invert_yaxis()
+    axes.set_xlabel("latency, median of repeats (log scale)")
+    axes.grid(axis="x", which="major", alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=3, fontsize="small")
+    return figure
 
 
-def _probe_chart(title: str, rows: list[dict]) -> Figure | None:
-    rows = [r for r in rows if r["probe_per_second"]]
-    if not rows:
-        return None
-    window = next((r["heavy_window"] for r in rows if r["heavy_window"]), None)
-    series = [(f"{view.row_label(r)} (heavy)", r["probe_per_second"]) for r in rows]
-    return _timeline(title, series, "probe completions per second (first repeat)",
-                     "seconds since the probe started", window)
+def _panels(count: int, columns: int, height: float, top: float = 0.25):
+    """A grid of small panels, laid out by hand (the constrained layout engine takes most
+    of the drawing time with a dozen panels): margins in inches, kept for any row count."""
+    rows = math.ceil(count / columns)
+    total = top + 0.55 + height * rows
+    figure = _figure(total, layout=None)
+    figure.subplots_adjust(left=0.75 / WIDTH, right=1 - 0.15 / WIDTH, top=1 - top / total,
+                           bottom=0.55 / total, hspace=0.55 / (height - 0.55),
+                           wspace=0.9 / ((WIDTH - 0.9) / columns - 0.9))
+    grid = figure.subplots(rows, columns, squeeze=False, sharex=True)
+    for axes in grid.flat[count:]:
+        axes.set_visible(False)
+    return figure, list(grid.flat[:count])
 
 
-def _plottable(row: dict) -> bool:
-    return (not view.is_missing(row["rps_median"])
-            and all(not view.is_missing(row[f"lat_{p}"]) and row[f"lat_{p}"] > 0
-                    for p in PERCENTILES))
+def _per_second_chart(data):
+    figure, panels = _panels(len(data), 2, 1.35, top=0.45)
+    for axes, d in zip(panels, data):
+        axes.stairs(d["counts"], range(len(d["counts"]) + 1), baseline=None, color=BAR,
+                    linewidth=1.5)
+        axes.set_title(d["label"], fontsize="small")
+        axes.set_ylim(bottom=0)
+        axes.tick_params(labelsize="x-small")
+        axes.grid(alpha=0.3)
+    figure.supxlabel("seconds since wrk started", fontsize="small", y=0.02)
+    figure.supylabel("completions per second", fontsize="small", x=0.01)
+    return figure
 
 
-DRAW = {"rps": _rps_chart, "ceiling": _ceiling_chart, "latency": _latency_chart,
+def _probe_chart(data):
+    figure, panels = _panels(len(data), 2, 1.9, top=0.6)
+    for axes, d in zip(panels, data):
+        if d["window"]:
+            axes.axvspan(*d["window"], color=SHADE, alpha=0.18, linewidth=0,
+                         label="wrk's heavy load ran")
+        if d["stall"]:
+            axes.axvspan(*d["stall"], facecolor="none", edgecolor=STALL, hatch="///",
+                         linewidth=0, label="after wrk stopped: its request still served")
+        axes.stairs(d["counts"], range(len(d["counts"]) + 1), baseline=None, color=BAR,
+                    linewidth=1.5)
+        axes.set_title(d["label"], fontsize="small")
+        axes.set_ylim(bottom=0)
+        axes.tick_params(labelsize="x-small")
+        axes.grid(alpha=0.3)
+    handles = {}
+    for axes in panels:
+        for handle, label in zip(*axes.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    if handles:
+        figure.legend(handles.values(), handles.keys(), loc="upper center", ncols=2,
+                      fontsize="small", frameon=False)
+    figure.supxlabel("seconds since the probe started", fontsize="small", y=0.02)
+    figure.supylabel("probe answers per second", fontsize="small", x=0.01)
+    return figure
+
+
+DRAW = {"rate": _rate_chart, "sweep": _sweep_chart, "latency": _latency_chart,
         "per-second": _per_second_chart, "probe": _probe_chart}
-
-
-def render(run: dict, cases: list[dict]) -> dict[str, str]:
-    """Chart name (e.g. "sleep-rps") -> SVG text, for each scenario with measured rows."""
-    frame = build_rows(view.ordered_cases(run, cases))
-    charts = {}
-    with matplotlib.style.context(["default", {"svg.fonttype": "none"}]):
-        for scenario in dict.fromkeys(frame["scenario"]):
-            part = frame[frame["scenario"] == scenario]
-            records = part.to_dict("records")
-            rows = [r for r in records if _plottable(r)]
-            # a probe's timeline counts even when the heavy load completed nothing in its
-            # window (its latency is then missing): that is the stall the chart shows
-            probed = [r for r in records if r["status"] == "ok"]
-            title = str(part["title"].iloc[0] or scenario)
-            for spec in view.chart_specs(str(scenario), view.scenario_type(part)):
-                name = spec.name.removeprefix(f"{scenario}-")
-                chosen = probed if name == "probe" else rows
-                if not chosen:
-                    continue
-                figure = DRAW[name](title, chosen)
-                if figure is not None:
-                    charts[spec.name] = _svg(figure, spec.name)
-    return charts

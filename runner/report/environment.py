@@ -1,17 +1,21 @@
 """The environment block: a short list of the facts that explain the numbers, and the long
-ones (package lists, the command line, anything else recorded) folded away."""
+ones (package lists, the command line, anything else recorded) folded away. When, at which
+commit and under which load each result was measured is provenance (view.provenance),
+per session, not one line here. No absolute path of the measuring machine is shown."""
 
 import shlex
 from dataclasses import dataclass
 
+from .describe import portable
+
 # shown in this order, when recorded
 FACTS = {"cpu_model": "CPU", "cores": "cores", "affinity": "affinity",
          "cpu_pinning": "CPU pinning", "memory_bytes": "memory",
-         "load_avg_at_start": "load average at start", "kernel": "kernel", "python": "Python",
-         "go": "Go", "wrk": "wrk"}
+         "kernel": "kernel", "python": "Python", "go": "Go", "wrk": "wrk"}
 # folded with the package lists
 DETAILS = {"os": "OS", "runner_packages": "runner packages", "argv": "command"}
-HANDLED = {*FACTS, *DETAILS, "git_commit", "git_dirty", "started_at", "packages"}
+HANDLED = {*FACTS, *DETAILS, "git_commit", "git_dirty", "started_at", "packages",
+           "load_avg_at_start"}
 
 
 @dataclass(frozen=True)
@@ -32,21 +36,13 @@ def compact(key: str, value) -> str | None:
         return f"{value / 2**30:.1f} GiB"
     if isinstance(value, list):
         if key == "argv":
-            return shlex.join(map(str, value))
+            return shlex.join(portable(str(v)) for v in value)
         return ", ".join(compact("", v) or "—" for v in value)
     if isinstance(value, dict):  # {"pandas": "3.1.1"} -> "pandas 3.1.1"; nested -> "go: ..."
         parts = [(k, v, compact(str(k), v)) for k, v in value.items()]
         return "; ".join(f"{k}: {text}" if isinstance(v, (list, dict)) else f"{k} {text}"
                          for k, v, text in parts if text is not None) or None
     return str(value)
-
-
-def _commit(env: dict) -> str | None:
-    commit = env.get("git_commit")
-    if not commit:
-        return None
-    dirty = env.get("git_dirty")
-    return str(commit) + {True: " with uncommitted changes", False: " (clean)"}.get(dirty, "")
 
 
 def _packages(env: dict) -> list[tuple[str, str]]:
@@ -66,14 +62,10 @@ def environment(run: dict, cases: list[dict]) -> Environment:
     if not isinstance(env, dict):  # an older or partial run.json: every case file has it too
         env = next((c["environment"] for c in cases if isinstance(c.get("environment"), dict)),
                    {})
-    started = run.get("started_at") or env.get("started_at")
-    finished = run.get("finished_at") or run.get("ended_at")
-    span = " to ".join(str(t) for t in (started, finished) if t) or None
-    facts = [("run", span)] + [(label, compact(key, env.get(key))) for key, label in FACTS.items()]
-    facts.append(("git commit", _commit(env)))
+    facts = [(label, compact(key, env.get(key))) for key, label in FACTS.items()]
     details = _packages(env) + [(label, compact(key, env.get(key)))
                                 for key, label in DETAILS.items()]
     details += [(key.replace("_", " "), compact(key, value)) for key, value in env.items()
                 if key not in HANDLED]
-    return Environment(facts=[(k, v) for k, v in facts if v is not None],
-                       details=[(k, v) for k, v in details if v is not None])
+    return Environment(facts=[(k, portable(v)) for k, v in facts if v is not None],
+                       details=[(k, portable(v)) for k, v in details if v is not None])

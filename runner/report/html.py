@@ -1,4 +1,4 @@
-"""The self-contained HTML report: the Markdown report's tables, sortable, with charts inline.
+"""The self-contained HTML report: the Markdown report's content, tables sortable, charts inline.
 
 One file that opens anywhere without a network: CSS, the sorting script and the SVG
 charts are all inside it (the method's citations are plain links, never loaded). Autoescaping is on, so a stored name like
@@ -6,16 +6,25 @@ charts are all inside it (the method's citations are plain links, never loaded).
 with its text already XML-escaped) are inserted as markup.
 """
 
+import re
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import view
 
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                           autoescape=True, undefined=jinja2.StrictUndefined,
                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def ticks(text: object) -> Markup:
+    """Escaped text with Markdown's `code` spans as <code>, as the wiki shows them."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(str(text)))))
+
+
+_ENV.filters["ticks"] = ticks
 
 
 def inline_svg(svg: str) -> Markup:
@@ -26,12 +35,14 @@ def inline_svg(svg: str) -> Markup:
 
 def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
     sections = [{"name": s.name, "title": s.title, "wrk": s.wrk, "lead": s.lead,
-                 "tables": s.tables,
+                 "verdict": s.verdict, "tables": s.tables, "servers": s.servers,
                  "charts": [{"title": c.title, "svg": inline_svg(charts[c.name])}
                             for c in s.charts if c.name in charts]}
                 for s in view.compute_sections(run, cases)]
+    sessions, warning = view.provenance(run, cases)
     return _ENV.get_template("report.html.j2").render(
         suite=view.suite_name(run, cases), run_id=view.run_id(run, cases),
         synthetic=bool(run.get("synthetic")), note=run.get("note"),
         environment=view.environment_block(run, cases), sections=sections,
+        sessions=sessions, warning=warning, provenance=view.provenance_table(run, cases),
         method=view.method(run, cases))

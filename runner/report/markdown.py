@@ -1,15 +1,15 @@
-"""The wiki report: GitHub-flavoured Markdown, the view's tables one after another.
+"""The wiki report: GitHub-flavoured Markdown, the view's sections one after another.
 
-Tables come from pandas (`DataFrame.to_markdown`, through tabulate); the page around
-them is a jinja2 template. Markdown passes raw HTML through, so every stored string is
-HTML-escaped, and `|` is escaped so a reason with a pipe cannot split a table cell.
+Tables are plain pipe tables written here (no pandas); the page around them is a jinja2
+template. Markdown passes raw HTML through, so every stored string is HTML-escaped, and
+`|` is escaped so a reason with a pipe cannot split a table cell. Details are folded in
+<details> elements, which GitHub's Markdown shows as in the HTML report.
 """
 
 import html
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 
 from . import view
 
@@ -28,12 +28,18 @@ _ENV.filters["md"] = escape_md
 
 
 def render_table(table: view.Table) -> str:
-    frame = pd.DataFrame([[escape_md(cell.text) for cell in row.cells] for row in table.rows],
-                         columns=[escape_md(c.header) for c in table.columns])
-    align = ["right" if c.numeric else "left" for c in table.columns]
-    # numparse off: cells are already formatted text and must come out unchanged
-    return frame.to_markdown(index=False, tablefmt="pipe", colalign=align,
-                             disable_numparse=True)
+    """A pipe table, numbers right-aligned, padded so the source reads as a table too."""
+    header = [escape_md(c.header) for c in table.columns]
+    body = [[escape_md(cell.text) for cell in row.cells] for row in table.rows]
+    widths = [max(3, len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+
+    def line(cells):
+        return "| " + " | ".join(
+            cell.rjust(w) if c.numeric else cell.ljust(w)
+            for cell, w, c in zip(cells, widths, table.columns)) + " |"
+    rule = "|" + "|".join((("-" * (w + 1) + ":") if c.numeric else (":" + "-" * (w + 1)))
+                          for w, c in zip(widths, table.columns)) + "|"
+    return "\n".join([line(header), rule, *map(line, body)])
 
 
 def chart_path(suite: str, name: str) -> str:
@@ -44,11 +50,17 @@ def chart_path(suite: str, name: str) -> str:
 def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
     suite = view.suite_name(run, cases)
     sections = [{"name": s.name, "title": s.title, "wrk": s.wrk, "lead": s.lead,
+                 "verdict": render_table(s.verdict), "notes": s.verdict.notes,
                  "tables": [{"title": t.title, "text": render_table(t)} for t in s.tables],
+                 "servers": s.servers,
                  "charts": [{"title": c.title, "path": chart_path(suite, c.name)}
                             for c in s.charts if c.name in charts]}
                 for s in view.compute_sections(run, cases)]
+    sessions, warning = view.provenance(run, cases)
     return _ENV.get_template("report.md.j2").render(
         suite=suite, run_id=view.run_id(run, cases), synthetic=bool(run.get("synthetic")),
-        note=run.get("note"), environment=view.environment_block(run, cases),
-        sections=sections, method=view.method(run, cases))
+        note=run.get("note"),
+        environment=view.environment_block(run, cases), sections=sections,
+        sessions=sessions, warning=warning,
+        provenance=render_table(view.provenance_table(run, cases)),
+        method=view.method(run, cases))

@@ -71,7 +71,16 @@ def _measuring(repeats: int, warmup: float | None) -> Part:
 
 
 COLUMNS = Part("The columns", [
-    "req/s is wrk's completed requests over the run's duration. min–max is the range over "
+    "Each scenario opens with its verdict: one row per configuration served, named by the "
+    "endpoint as its implementation declares it and by the server as it ran (read from its "
+    "command line). steady req/s is the headline rate; model allows is the model's ceiling "
+    "and why names the limit that sets it; p50 and p99 are latencies; of best is the "
+    "row's steady rate over the best row's. A rate marked (incl. ramp) is wrk's whole-run "
+    "rate, which counts the seconds before the first answers arrived. The tables after it, "
+    "folded away, hold every figure; a column empty in every row is left out.",
+    "req/s (incl. ramp) is wrk's completed requests over the run's duration: a run of d "
+    "seconds against requests taking s seconds completes about d - s seconds' worth, so it "
+    "understates a steady rate (for 1 s requests in a 15 s run by about 7 %). min–max is the range over "
     f"repeats, CV the sample standard deviation over the mean (flagged ⚠ at {CV_LIMIT:.0%} "
     "or more with at least three repeats, pyperf's bound for an unstable result).",
     "steady req/s is the rate once the run is under way: the mean of wrk's completions per "
@@ -80,8 +89,8 @@ COLUMNS = Part("The columns", [
     "second, which is partial (runner.model.steady_state_rps). It needs two full seconds "
     "in between; a shorter run shows —.",
     "good req/s (goodput) is (completed requests − non-2xx answers − timeouts) / duration "
-    "for each repeat, median over repeats; it is shown only when some error counter is not "
-    "zero, and — otherwise.",
+    "for each repeat, median over repeats; it exists only when some error counter is not "
+    "zero, and the column is left out when no row has one.",
     "avg, p50, p75, p90, p99 and max are request latencies as wrk's Lua done() hook reports "
     "them for each repeat; the table shows the median over repeats.",
     "errors are wrk's counters summed over repeats: connect, read and write are socket "
@@ -193,11 +202,33 @@ INTERFERENCE = Part("Interference scenarios", [
     "probe's rate before the heavy load, its lowest and mean per-second rate during it, "
     "its rate after, and the longest single probe wait (wrk's maximum probe latency). The "
     "first and last buckets of each run are partial seconds and are left out. The chart "
-    "shows the first repeat's probe completions per second, the heavy-load window shaded.",
+    "shows the first repeat's probe completions per second, one panel per heavy endpoint, "
+    "the seconds wrk's heavy load ran shaded; seconds after it in which the probe got no "
+    "answer are hatched: a heavy request wrk had sent was still being served after wrk "
+    "stopped (wrk counts only what completes while it runs).",
 ], [WRK])
 
 
-def method_parts(repeats: int, warmup: float | None, interference: bool) -> list[Part]:
+def _cross_check(checked: int, disagreed: int) -> Part:
+    if not checked:
+        text = ("wrk's text output is parsed beside the Lua script's report for every run; "
+                "the runs of this report predate that check.")
+    elif not disagreed:
+        text = (f"wrk's text output and the Lua script's report were compared for each of "
+                f"the {checked} wrk runs (probes included): requests and error counts must "
+                "be equal, rates and latencies equal within the text's rounding. They agreed "
+                "in every run.")
+    else:
+        text = (f"wrk's text output and the Lua script's report were compared for each of "
+                f"the {checked} wrk runs (probes included): they disagreed in {disagreed}. "
+                "Those rows are marked ‡ and their notes say on what; the tables use the Lua "
+                "figures.")
+    return Part("wrk's two reports", [text], [WRK])
+
+
+def method_parts(repeats: int, warmup: float | None, interference: bool,
+                 checks: tuple[int, int] = (0, 0)) -> list[Part]:
     """The method's parts; the interference part only where the run has such scenarios."""
-    parts = [_measuring(repeats, warmup), COLUMNS, MODEL, LIMITS, RESOURCES]
+    parts = [_measuring(repeats, warmup), COLUMNS, MODEL, LIMITS, RESOURCES,
+             _cross_check(*checks)]
     return parts + [INTERFERENCE] if interference else parts

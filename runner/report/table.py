@@ -11,18 +11,16 @@ where the parsed text output lacks the minimum and the percentiles above p99.
 
 import re
 
-import pandas as pd
-
 from ..kinds import KINDS
 from ..stats import median_or_none, summarize
-from . import measures
+from . import describe, measures
 
 LATENCY_KEYS = ("mean", "p50", "p75", "p90", "p99", "max")
 # wrk's counter names -> report column suffixes; wrk's "status" counts non-2xx/3xx answers
 ERROR_KEYS = {"connect": "connect", "read": "read", "write": "write",
               "timeout": "timeout", "status": "non2xx"}
 
-MODEL = ["service_s", "steady_rps", "ceiling_rps", "model_latency_s", "efficiency",
+MODEL = ["service_s", "steady_rps", "ceiling_rps", "model_latency_s", "efficiency", "cause",
          "bottleneck", "disagrees", "good_rps"]
 RESOURCES = ["cpu_s", "req_per_cpu_s", "rss_peak_bytes", "processes_max", "threads_max",
              "wrk_cores", "wrk_usable_cores", "wrk_saturated"]
@@ -32,7 +30,9 @@ COLUMNS = (["scenario", "title", "type", "impl", "server_label", "kind", "params
             "rps_too_wide"]
            + [f"lat_{'avg' if k == 'mean' else k}" for k in LATENCY_KEYS]
            + [f"err_{name}" for name in ERROR_KEYS.values()]
-           + MODEL + RESOURCES + PROBE + ["per_second", "note"])
+           + MODEL + RESOURCES + PROBE + ["per_second", "note", "id", "label", "server_text",
+                                          "server_type", "workers", "session", "checks",
+                                          "wrk_duration_s", "heavy_requests"])
 FLOATS = (["duration_s", "service_s", "steady_rps", "ceiling_rps", "model_latency_s",
            "efficiency", "good_rps", "cpu_s", "req_per_cpu_s", "rss_peak_bytes", "wrk_cores"]
           + [f"probe_{key}" for key in measures.PROBE_KEYS])
@@ -58,7 +58,13 @@ def compute_row(data: dict) -> dict:
         "duration_s": (data.get("wrk") or {}).get("duration_s"),
         "rps_median": rps.median, "rps_min": rps.min, "rps_max": rps.max, "rps_cv": rps.cv,
         "rps_too_wide": rps.too_wide,
-        "note": case.get("note"),
+        "note": case.get("note"), "id": case.get("id"),
+        "label": describe.endpoint_label(data), "server_text": describe.server_text(data),
+        "server_type": case.get("server") or case.get("server_label"),
+        "workers": case.get("workers"), "session": None,
+        "checks": describe.disagreements(data),
+        "wrk_duration_s": median_or_none([w.get("duration_s") for w in measured]),
+        "heavy_requests": sum(w.get("requests") or 0 for w in measured) if measured else None,
         "per_second": list(measured[0].get("per_second") or []) if measured else None,
         **measures.model_columns(data, runs), **measures.resource_columns(data, runs),
         **measures.probe_columns(data, runs),
@@ -85,18 +91,30 @@ def _kind_order(kind: str | None) -> tuple:
     return (order.index(kind), "") if kind in order else (len(order), kind or "")
 
 
-def build_rows(cases: list[dict]) -> pd.DataFrame:
-    """One row per stored case file, in COLUMNS, ordered for reading.
+def compute_rows(cases: list[dict]) -> list[dict]:
+    """One row (a dict of COLUMNS) per stored case file, ordered for reading; no pandas.
 
     Order: scenarios as first seen in `cases`, then implementation, server label and
     endpoint kind (names compared naturally, kinds in the contract's order), then params.
+    Each row's `session` is its index in `describe.sessions` of the same cases.
     """
-    rows = [compute_row(data) for data in cases]
+    found = describe.sessions({}, cases)
+    rows = []
+    for data in cases:
+        row = compute_row(data)
+        row["session"] = describe.session_of(data, found)
+        rows.append(row)
     scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
     rows.sort(key=lambda r: (scenarios.index(r["scenario"]), _natural(r["impl"]),
                              _natural(r["server_label"]), _kind_order(r["kind"]),
                              _natural(r["params"])))
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return rows
+
+
+def build_rows(cases: list[dict]):
+    """compute_rows as a pandas DataFrame with typed columns (for analysis and tests)."""
+    import pandas as pd  # only here: the report itself never needs pandas
+    frame = pd.DataFrame(compute_rows(cases), columns=COLUMNS)
     counts = [c for c in COLUMNS if c.startswith("err_")]
     floats = [c for c in COLUMNS if c.startswith(("rps_", "lat_")) and c != "rps_too_wide"]
     return frame.astype({**{c: "Int64" for c in counts + ["processes_max", "threads_max",

@@ -1,14 +1,18 @@
-"""Numbers in the units a reader expects; "—" for a value that does not exist."""
+"""Numbers in the units a reader expects; "—" for a value that does not exist.
+
+No pandas here: the report's views are plain dicts, and pandas' missing values (pd.NA,
+NaN) are recognised by type name and by float NaN so that frames built elsewhere still
+format.
+"""
 
 import math
-
-import pandas as pd
 
 MISSING = "—"
 
 
 def is_missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    return (value is None or type(value).__name__ == "NAType"
+            or (isinstance(value, float) and math.isnan(value)))
 
 
 def format_seconds(value) -> str:
@@ -24,10 +28,31 @@ def format_seconds(value) -> str:
     return f"{rounded / 1e-9:.3g} ns"
 
 
-def format_rps(value) -> str:
+def seconds_unit(values) -> tuple[str, float]:
+    """One unit for a whole column of seconds: ms when every value is under 1 s, else s."""
+    present = [v for v in values if not is_missing(v)]
+    return ("ms", 1e-3) if present and max(present) < 0.9995 else ("s", 1.0)
+
+
+def format_in(value, unit: tuple[str, float]) -> str:
+    """Seconds in a column's fixed unit, the unit left to the header: 1.234 -> '1.23'."""
     if is_missing(value):
         return MISSING
-    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
+    return format_number(value / unit[1])
+
+
+def format_number(value) -> str:
+    """Three significant digits, thousands separated, never in exponent form."""
+    if is_missing(value):
+        return MISSING
+    rounded = float(f"{value:.3g}")  # 999.6 -> 1000.0, which then reads "1,000"
+    if abs(rounded) >= 1000:
+        return f"{value:,.0f}"
+    return f"{rounded:.3g}" if abs(rounded) >= 1e-3 or rounded == 0 else f"{rounded:.1e}"
+
+
+def format_rps(value) -> str:
+    return format_number(value)
 
 
 def format_ratio(value) -> str:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from ..errors import BenchError
 from ..suite import parse_suite
-from . import cells
-from .cells import Cell, Column, Row, Table  # noqa: F401  (the renderers' vocabulary)
+from . import cells, describe
+from .cells import FLAG, Cell, Column, Row, Table  # noqa: F401  (the renderers' vocabulary)
 from .environment import Environment, environment
 from .method import Part, method_parts
-from .table import build_rows
+from .table import compute_rows
 from .units import format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
 
 
@@ -31,8 +31,10 @@ class Section:
     title: str
     type: str            # load or interference
     wrk: list[str]       # the distinct wrk settings of its cases, e.g. "-t4 -c100 -d15s ..."
-    lead: list[str]      # sentences before the tables (the probe and its timing)
-    tables: list[Table]
+    lead: list[str]      # sentences after the verdict (the probe and its timing)
+    verdict: Table       # the answer, first; its notes are lines under it
+    tables: list[Table]  # the details, folded away
+    servers: list[str]   # each server configuration as it ran (folded away)
     charts: list[Chart]  # the charts this scenario can have; renderers show those that exist
 
 
@@ -88,26 +90,37 @@ def environment_block(run: dict, cases: list[dict]) -> Environment:
 
 # ---- sections ----
 
-def chart_specs(scenario: str, kind: str = "load") -> list[Chart]:
+def chart_specs(scenario: str, kind: str = "load", sweep: bool = False,
+                modelled: bool = True) -> list[Chart]:
     """The charts of a scenario of type `kind` (load or interference), in page order."""
     if kind == "interference":
-        return [Chart(f"{scenario}-probe", "probe completions per second (first repeat); "
-                                           "the heavy load's window shaded")]
-    return [Chart(f"{scenario}-rps", "req/s, median of repeats, bars from min to max"),
-            Chart(f"{scenario}-ceiling", "steady-state req/s (bars, median of repeats) "
-                                         "against the model's ceiling (marks)"),
-            Chart(f"{scenario}-latency", "latency percentiles, median of repeats (log scale)"),
-            Chart(f"{scenario}-per-second", "completions per second (first repeat)")]
+        return [Chart(f"{scenario}-probe", "the probe's answers per second (first repeat), "
+                                           "one panel per heavy endpoint; shaded: the seconds "
+                                           "wrk's heavy load ran")]
+    first = (Chart(f"{scenario}-sweep", "steady req/s against worker processes, per server "
+                                        "type: measured (solid) and the model (dashed)")
+             if sweep else
+             Chart(f"{scenario}-rate", "steady req/s (bars, median of repeats)"
+                   + (" against what the model allows (marks)" if modelled else "")))
+    return [first,
+            Chart(f"{scenario}-latency", "latency: p50, p90 and p99, median of repeats"),
+            Chart(f"{scenario}-per-second", "completions per second (first repeat), one panel "
+                                            "per configuration")]
 
 
-def scenario_type(part) -> str:
-    """A scenario's type from its rows (a table.build_rows frame): load or interference."""
-    return "interference" if "interference" in set(part["type"]) else "load"
+def scenario_type(rows: list[dict]) -> str:
+    """A scenario's type from its rows (table.compute_rows): load or interference."""
+    return "interference" if any(r["type"] == "interference" for r in rows) else "load"
 
 
-def row_label(row) -> str:
-    """One row's name in charts: impl / server / endpoint."""
-    return f"{row['impl']} / {row['server_label']} / {cells.endpoint(row)}"
+def is_sweep(rows: list[dict]) -> bool:
+    """Several worker counts of one server type serving one endpoint: a worker-count sweep."""
+    counts: dict[tuple, set] = {}
+    for row in rows:
+        if row["status"] != "na":
+            key = (row["impl"], row["server_type"], row["kind"], row["params"])
+            counts.setdefault(key, set()).add(row["workers"])
+    return any(len(c) > 1 for c in counts.values())
 
 
 def _wrk_settings(cases: list[dict]) -> dict[str, list[str]]:
@@ -121,63 +134,137 @@ def _wrk_settings(cases: list[dict]) -> dict[str, list[str]]:
     return found
 
 
-def _probe_lead(cases: list[dict], scenario: str) -> list[str]:
-    """How the probe ran, from the first case of the scenario that records it."""
+def probe_windows(rows: list[dict]) -> str | None:
+    """The heavy load's windows on the probe's time line, as the chart shades them: one
+    when every row's is the same, else each row's."""
+    found = [(r, tuple(r["heavy_window"])) for r in rows if r["heavy_window"]]
+    if not found:
+        return None
+    if len({w for _, w in found}) == 1:
+        return f"{found[0][1][0]:g} to {found[0][1][1]:g}"
+    return ", ".join(f"{w[0]:g} to {w[1]:g} ({r['label']}, {cells.server_name(r)})"
+                     for r, w in found)
+
+
+def _probe_lead(cases: list[dict], rows: list[dict], scenario: str) -> list[str]:
+    """How the probe ran; the window is the one the chart shades."""
     for data in cases:
         case = data.get("case") or {}
         if case.get("scenario") != scenario or not isinstance(case.get("timing"), dict):
             continue
         timing, probe = case["timing"], case.get("probe") or {}
         before, during = timing.get("before_s") or 0, timing.get("during_s") or 0
+        total = before + during + (timing.get("after_s") or 0)
+        window = probe_windows(rows)
+        ran = (f"the heavy load (wrk -d{during:g}s) started {before:g} s in; on the probe's "
+               f"clock it ran in the seconds {window} (shaded in the chart: the whole "
+               "seconds it touched, so up to one more than -d)" if window else
+               f"the heavy load runs from {before:g} s to {before + during:g} s")
         return [f"Probe: GET {probe.get('path') or '/hello'} from one connection for the "
-                f"whole {before + during + (timing.get('after_s') or 0):g} s window; the heavy "
-                f"load runs from {before:g} s to {before + during:g} s."]
+                f"whole {total:g} s window; {ran}."]
     return []
 
 
-def _server_lead(cases: list[dict], scenario: str) -> list[str]:
-    """One sentence naming each server configuration of the scenario with its note."""
-    notes = {}
+def _servers(cases: list[dict], rows: list[dict], scenario: str) -> list[str]:
+    """One line per server configuration of the scenario: as it ran, its argv, its note.
+
+    impl.yaml's note describes a server's configured worker count; in a sweep of worker
+    counts it would be wrong for the others, so a sweep shows the argv only."""
+    sweep = is_sweep(rows)
+    lines = {}
     for data in cases:
         case = data.get("case") or {}
-        if case.get("scenario") == scenario and case.get("server_note"):
-            notes.setdefault(f"{case.get('impl')} {case.get('server_label')}", case["server_note"])
-    if not notes:
-        return []
-    return ["Servers: " + "; ".join(f"{name}: {note}" for name, note in notes.items()) + "."]
+        if case.get("scenario") != scenario or not describe.first_argv(data):
+            continue
+        key = (case.get("impl"), case.get("server_label"))
+        if key in lines:
+            continue
+        note = case.get("server_note") if not sweep else None
+        text = describe.server_text(data)
+        lines[key] = (f"{case.get('impl')} {case.get('server_label')}"
+                      + (f": {text}" if text != case.get("server_label") else "")
+                      + f"; `{describe.shown_argv(data)}`" + (f"; {note}" if note else ""))
+    return list(lines.values())
 
 
-def _load_tables(records: list[dict]) -> list[Table]:
-    done = [r for r in records if cells.measured(r)]
-    tables = [Table("Throughput and model", cells.THROUGHPUT,
-                    [cells.throughput_row(r) for r in records])]
-    if done:
-        tables += [Table("Latency and errors", cells.LATENCY, [cells.latency_row(r) for r in done]),
-                   Table("Resources", cells.RESOURCES, [cells.resource_row(r) for r in done])]
-    return tables
+def _footnotes(rows: list[dict], found: list[describe.Session]) -> list[str]:
+    notes = []
+    resumed = sorted({r["session"] for r in rows if r.get("session") not in (None, 0)})
+    for index in resumed:
+        notes.append(f"{cells.RESUMED} measured by another session than the rest: "
+                     f"{describe.session_text(found[index])}.")
+    if any(r.get("checks") for r in rows):
+        notes.append(f"{cells.MISMATCH} wrk's text output and its Lua report disagree for "
+                     "this row (the details say on what); the tables use the Lua figures.")
+    return notes
 
 
 def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
-    """One section per scenario, in the suite's order, each with its tables and charts."""
+    """One section per scenario, in the suite's order: the verdict, then the details."""
     cases = ordered_cases(run, cases)
-    frame = build_rows(cases)
+    rows = compute_rows(cases)
+    found = describe.sessions(run, cases)
     wrk = _wrk_settings(cases)
     sections = []
-    for name in dict.fromkeys(frame["scenario"]):
-        part = frame[frame["scenario"] == name]
-        records = part.to_dict("records")
+    for name in dict.fromkeys(r["scenario"] for r in rows):
+        part = [r for r in rows if r["scenario"] == name]
         kind = scenario_type(part)
         if kind == "interference":
-            tables = [Table("Probe during the heavy load", cells.PROBE,
-                            [cells.probe_row(r) for r in records])]
+            verdict = cells.probe_verdict_table(part, 0)
+            details = [cells.probe_table(part)]
+            lead = _probe_lead(cases, part, str(name))
         else:
-            tables = _load_tables(records)
-        sections.append(Section(name=str(name), title=str(part["title"].iloc[0] or name),
-                                type=kind, wrk=wrk.get(name, []),
-                                lead=(_probe_lead(cases, str(name)) if kind == "interference"
-                                      else []) + _server_lead(cases, str(name)),
-                                tables=tables, charts=chart_specs(str(name), kind)))
+            verdict = cells.verdict_table(part, 0)
+            details = [cells.throughput_table(part), cells.latency_table(part),
+                       cells.resource_table(part)]
+            lead = []
+        notes = verdict.notes + [n for n in [cells.not_served(part)] if n] + _footnotes(
+            part, found)
+        verdict = Table(verdict.title, verdict.columns, verdict.rows, notes, "verdict")
+        sections.append(Section(
+            name=str(name), title=str(part[0]["title"] or name), type=kind,
+            wrk=wrk.get(name, []), lead=lead, verdict=verdict,
+            tables=[t for t in details if t.rows],
+            servers=_servers(cases, part, str(name)),
+            charts=chart_specs(str(name), kind, is_sweep(part),
+                               any(not is_missing(r["ceiling_rps"]) for r in part))))
     return sections
+
+
+# ---- provenance ----
+
+def provenance(run: dict, cases: list[dict]) -> tuple[list[str], str | None]:
+    """One line per measuring session, and a warning when there was more than one."""
+    found = describe.sessions(run, cases)
+    lines = [describe.session_text(s) for s in found]
+    if len(found) < 2:
+        return lines, None
+    commits = {s.commit for s in found}
+    mixed = " and ".join(w for w, n in (("commits", len(commits)), ("time windows", len(found)))
+                         if n > 1)
+    return lines, (f"{FLAG} This report mixes {mixed}: {len(found)} sessions measured its "
+                   f"cases (below; rows marked {cells.RESUMED} come from a later one). "
+                   "Numbers from different sessions are not strictly comparable.")
+
+
+def provenance_table(run: dict, cases: list[dict]) -> Table:
+    """Every case with the commit, session and time of its first measured repeat."""
+    found = describe.sessions(run, cases)
+    columns = cells._columns("case*", "session*", "commit*", "first repeat at*")
+    out = []
+    for data in ordered_cases(run, cases):
+        index = describe.session_of(data, found)
+        session = found[index] if index is not None else None
+        first = next((r.get("started_at") for r in data.get("runs") or []
+                      if isinstance(r, dict) and r.get("started_at")), None) or "—"
+        name = (data.get("case") or {}).get("id") or "?"
+        which = "—" if session is None else (f"{index + 1}" + (" (resumed)" if session.resumed
+                                                                else ""))
+        commit = (session.commit or "—")[:10] if session else "—"
+        out.append(cells.Row(str(data.get("status")), [
+            cells.Cell(name, name), cells.Cell(which, which), cells.Cell(commit, commit),
+            cells.Cell(first, first)]))
+    return Table("Where each result came from", columns, out)
 
 
 def method(run: dict, cases: list[dict]) -> list[Part]:
@@ -185,4 +272,5 @@ def method(run: dict, cases: list[dict]) -> list[Part]:
     facts = suite_facts(run)
     repeats = facts.get("repeats") or max((len(c.get("runs") or []) for c in cases), default=0)
     interference = any((c.get("case") or {}).get("type") == "interference" for c in cases)
-    return method_parts(repeats, facts.get("warmup"), interference)
+    return method_parts(repeats, facts.get("warmup"), interference,
+                        describe.checked_runs(cases))

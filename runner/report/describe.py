@@ -1,0 +1,175 @@
+"""Words for a stored case, derived from what was recorded, never from fixed text:
+the server as it ran (from its argv), the endpoint as a developer says it (case.label),
+where each result came from (commit, time, resumed or not) and whether wrk's two reports
+of a run agreed. Pure functions over case files as stored (docs/formats.md).
+"""
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+# argv flags whose values say how a server runs requests concurrently (the long and the
+# short spelling of the common servers' options; anything else is shown in the argv only)
+WORKERS = ("--workers", "-w")
+THREADS = ("--threads",)
+WORKER_CLASS = ("--worker-class", "-k")
+ABSOLUTE = re.compile(r"(?<![\w.])/(?:[\w.+-]+/)+")
+
+
+def _flag(argv: list[str], names: tuple[str, ...]) -> str | None:
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name and i + 1 < len(argv):
+                return argv[i + 1]
+            if name.startswith("--") and arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def first_argv(data: dict) -> list[str]:
+    for run in data.get("runs") or []:
+        if isinstance(run, dict) and isinstance(run.get("server_argv"), list):
+            return [str(a) for a in run["server_argv"]]
+    return []
+
+
+def server_text(data: dict) -> str:
+    """How the server ran, from its argv: 'gunicorn, 2 gthread workers × 4 threads'.
+
+    Falls back to the configured server label when no argv was recorded (n/a, failed)."""
+    case = data.get("case") or {}
+    argv = first_argv(data)
+    if not argv:
+        return str(case.get("server_label") or case.get("server") or "?")
+    program = PurePosixPath(argv[0]).name
+    klass = _flag(argv, WORKER_CLASS)
+    klass = klass.split(".")[0].lower() if klass else None
+    workers, threads = _flag(argv, WORKERS), _flag(argv, THREADS)
+    parts = []
+    if workers or klass:
+        count = workers or "?"
+        parts.append(f"{count} {klass + ' ' if klass else ''}worker{'' if count == '1' else 's'}")
+    if threads:
+        parts[-1:] = [f"{parts[-1]} × {threads} threads" if parts else f"{threads} threads"]
+    if "--with-threads" in argv:
+        parts.append("a thread per request")
+    if "--without-threads" in argv:
+        parts.append("one request at a time")
+    if not parts:  # nothing about concurrency on the command line: the configured name
+        return str(case.get("server_label") or case.get("server") or program)
+    return ", ".join([program, *parts])
+
+
+def shown_argv(data: dict) -> str:
+    """The server's command line as it ran, with the port and absolute paths blanked."""
+    text = shlex.join(portable(a) for a in first_argv(data))
+    return re.sub(r"(?<=[:= ])\d{4,5}(?=\s|$)", "{port}", text)
+
+
+def portable(text: str) -> str:
+    """`text` with absolute directory paths dropped: '/x/y/runner/a.lua' -> 'runner/a.lua'
+    is not knowable, so the directories go: 'a.lua'. Nothing of the measuring machine's
+    file system is printed."""
+    return ABSOLUTE.sub("", text)
+
+
+def endpoint_label(data: dict) -> str:
+    """The endpoint as a developer says it: case.label, else (older results) the kind. Its
+    parameters are the scenario's (its title says them) and stay in the detail tables."""
+    case = data.get("case") or {}
+    return str(case.get("label") or case.get("kind") or "?")
+
+
+# ---- provenance ----
+
+@dataclass(frozen=True)
+class Session:
+    """One invocation of the runner that measured some of a run's cases."""
+    started: str
+    finished: str | None
+    commit: str | None
+    dirty: bool | None
+    resumed: bool
+    load: float | None   # 1-minute load average when it started
+    cases: int
+
+
+def _session_key(data: dict) -> tuple:
+    env = data.get("environment") or {}
+    return (env.get("started_at") or "", env.get("git_commit") or "")
+
+
+def _resumed(env: dict) -> bool:
+    return "--resume" in (env.get("argv") or [])
+
+
+def sessions(run: dict, cases: list[dict]) -> list[Session]:
+    """The sessions that measured the run's cases, oldest first (n/a cases count too)."""
+    groups: dict[tuple, list[dict]] = {}
+    for data in cases:
+        if isinstance(data.get("environment"), dict):
+            groups.setdefault(_session_key(data), []).append(data)
+    ends = [run.get("finished_at"), *(run.get("resumed_finished_at") or [])]
+    starts = [(run.get("environment") or {}).get("started_at"), *(run.get("resumed_at") or [])]
+    out = []
+    for (started, commit), members in sorted(groups.items()):
+        env = members[0]["environment"]
+        finished = ends[starts.index(started)] if started in starts and \
+            starts.index(started) < len(ends) else None
+        load = env.get("load_avg_at_start")
+        out.append(Session(started=started, finished=finished, commit=commit or None,
+                           dirty=env.get("git_dirty"), resumed=_resumed(env),
+                           load=load[0] if isinstance(load, list) and load else None,
+                           cases=len(members)))
+    return out
+
+
+def session_of(data: dict, found: list[Session]) -> int | None:
+    """The index in `found` of the session that measured `data`."""
+    started, commit = _session_key(data)
+    for i, session in enumerate(found):
+        if (session.started, session.commit or "") == (started, commit):
+            return i
+    return None
+
+
+def session_text(session: Session) -> str:
+    commit = (session.commit or "unknown commit")[:10]
+    if session.dirty:
+        commit += " with uncommitted changes"
+    span = session.started.replace("T", " ").rstrip("Z")
+    if session.finished:
+        span += " to " + session.finished.split("T")[-1].rstrip("Z")
+    load = f", load average {session.load:.2f} at start" if session.load is not None else ""
+    how = "resumed run (--resume)" if session.resumed else "run"
+    return f"{how} {span} UTC at commit {commit}{load}: {session.cases} cases"
+
+
+# ---- wrk's text output against its Lua report ----
+
+def disagreements(data: dict) -> list[str]:
+    """Each measured repeat's text-against-Lua disagreements, one line per repeat that had any."""
+    lines = []
+    for i, run in enumerate(data.get("runs") or [], 1):
+        if not isinstance(run, dict):
+            continue
+        for what, found in (("", run.get("disagreements")),
+                            ("probe ", (run.get("probe") or {}).get("disagreements"))):
+            if found:
+                lines.append(f"repeat {i} {what}wrk text vs Lua: " + "; ".join(map(str, found)))
+    return lines
+
+
+def checked_runs(cases: list[dict]) -> tuple[int, int]:
+    """(runs whose text and Lua figures were compared, runs where they disagreed)."""
+    checked = disagreed = 0
+    for data in cases:
+        for run in data.get("runs") or []:
+            if not isinstance(run, dict):
+                continue
+            for found in (run.get("disagreements"), (run.get("probe") or {}).get("disagreements")):
+                if isinstance(found, list):
+                    checked += 1
+                    disagreed += bool(found)
+    return checked, disagreed
