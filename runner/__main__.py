@@ -2,7 +2,10 @@
 
 Reads like a table of contents: parse the arguments, load and validate the input, hand
 the work to bench or report, print the outcome. Only this module prints a final error
-and chooses the exit code (2 for bad input, 130 for an interruption).
+and chooses the exit code: 0 every case measured, 3 some or all cases failed, 2 bad input,
+130 an interruption (docs/errors.md).
+
+Every message is printed as it is: rich markup is off, so `[a-z]` in a message stays.
 """
 
 import argparse
@@ -14,22 +17,39 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .errors import BenchError
+from .errors import EXIT_CASES_FAILED, EXIT_INTERRUPTED, EXIT_OK, BenchError
 from .manifest import load_impls
+from .procs import OWNED, stop_left_over
 from .suite import load_suite, plan_cases
 
 REPO = Path(__file__).resolve().parent.parent
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+SUITES = REPO / "suites"
+RUNNING = ".running"  # under --raw-dir: one record per run of the process groups it owns
+console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def suite_path(name: str) -> Path:
-    """A suite name (`default`, `all` = default) or a path to a YAML file."""
+    """A suite as a name (`default`; `all` = default), a file name (`default.yaml`) or a
+    path (`suites/default.yaml`, `suites/default`, any YAML file)."""
     if name == "all":
         name = "default"
     path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
-        return path
-    return REPO / "suites" / f"{name}.yaml"
+    tries = [path, Path(f"{path}.yaml")]
+    if not path.is_absolute():
+        tries += [REPO / path, REPO / f"{path}.yaml", SUITES / path.name,
+                  SUITES / f"{path.name}.yaml"]
+    for candidate in tries:
+        if candidate.is_file():
+            return candidate
+    found = ", ".join(p.stem for p in sorted(SUITES.glob("*.yaml"))) or "none"
+    raise BenchError(f"no such suite; the suites in {SUITES} are {found} (or give the path "
+                     "of a YAML file)", file=name)
+
+
+def clean_up_after_killed_runs(raw_dir: Path) -> None:
+    """Stop what a run killed outright (SIGKILL, power) left running, from its record."""
+    for line in stop_left_over(raw_dir / RUNNING):
+        console.print(line)
 
 
 def load_plan(args):
@@ -51,13 +71,16 @@ def cmd_bench(args) -> int:
         if run_dir is None:
             console.print(f"nothing to resume under {raw_root}; starting a new run")
     run_dir = run_dir or raw_root / new_run_id()
+    clean_up_after_killed_runs(Path(args.raw_dir))
     try:
-        records = bench.run_suite(suite, impls, cases, run_dir, REPO, console, resume=args.resume)
+        with OWNED.session(Path(args.raw_dir) / RUNNING):
+            records = bench.run_suite(suite, impls, cases, run_dir, REPO, console,
+                                      resume=args.resume)
     except KeyboardInterrupt:
         kept = sum(1 for p in run_dir.glob("*.json") if p.name != "run.json")
         console.print(f"\ninterrupted: every server and wrk stopped; {kept} case files kept "
                       f"in {run_dir}\nresume with: ./just bench {args.suite} --resume")
-        return 130
+        return EXIT_INTERRUPTED
     failed = [r for r in records if r["status"] == "failed"]
     for record in failed:
         console.print(f"FAILED {record['case']['id']}: {record['reason'].splitlines()[0]}")
@@ -65,29 +88,41 @@ def cmd_bench(args) -> int:
         for path in write_reports(run_dir, Path(args.out), on_problem=_skipped):
             console.print(f"wrote {path}")
     console.print(f"{len(records)} cases measured, {len(failed)} failed; raw results in {run_dir}")
-    return 0
+    return EXIT_CASES_FAILED if failed else EXIT_OK
 
 
 def cmd_verify(args) -> int:
     from . import bench
     impls, suite, cases = load_plan(args)
-    bench.check_tools([impls[n] for n in dict.fromkeys(c.impl for c in cases if c.available)])
-    failures = 0
-    with tempfile.TemporaryDirectory(prefix="concbench-verify-") as tmp:
-        for impl_name in dict.fromkeys(c.impl for c in cases if c.available):
+    used = list(dict.fromkeys(c.impl for c in cases if c.available))
+    bench.check_tools([impls[n] for n in used])
+    for name in dict.fromkeys(c.impl for c in cases):
+        unserved = unserved_kinds(impls[name], cases)
+        if unserved:
+            console.print(f"{name} does not serve {', '.join(unserved)} (n/a in the report)")
+    clean_up_after_killed_runs(Path(args.raw_dir))
+    failures, seen = 0, set()
+    with tempfile.TemporaryDirectory(prefix="concbench-verify-") as tmp, \
+            OWNED.session(Path(args.raw_dir) / RUNNING):  # stops its servers before tmp goes
+        broken = {}  # (impl, server) or impl -> why none of its cases can run
+        for impl_name in used:
             console.print(f"setting up {impl_name} ...")
-            error = bench.run_setup(impls[impl_name], Path(tmp) / f"setup-{impl_name}.log")
+            impl = impls[impl_name]
+            error = bench.run_setup(impl, Path(tmp) / f"setup-{impl_name}.log")
             if error:
-                console.print(f"FAILED setup of {impl_name}: {error}")
-                return 1
-        seen = set()
+                broken[impl_name] = f"setup failed: {error}"
+                continue
+            for server, problem in bench.program_problems(impl, cases).items():
+                broken[(impl_name, server)] = problem
         for case in cases:
             key = (case.impl, case.server_label, case.path)
             if not case.available or key in seen:
                 continue
             seen.add(key)
-            reason, elapsed = bench.verify_case(case, impls[case.impl], Path(tmp),
-                                                suite.suite.ready_timeout)
+            reason = broken.get(case.impl) or broken.get((case.impl, case.server))
+            if reason is None:
+                reason, elapsed = bench.verify_case(case, impls[case.impl], Path(tmp),
+                                                    suite.suite.ready_timeout)
             label = f"{case.impl} {case.server_label} {case.path}"
             if reason:
                 failures += 1
@@ -95,13 +130,22 @@ def cmd_verify(args) -> int:
             else:
                 console.print(f"ok   {label} ({elapsed * 1000:.1f} ms)")
     console.print(f"{len(seen) - failures} passed, {failures} failed")
-    return 1 if failures else 0
+    return EXIT_CASES_FAILED if failures else EXIT_OK
+
+
+def unserved_kinds(impl, cases) -> list[str]:
+    """The suite's kinds (an interference probe's included) that impl has no endpoint for."""
+    wanted = dict.fromkeys(k for c in cases if c.impl == impl.name
+                           for k in (c.kind, c.probe) if k)
+    return [k for k in wanted if k not in impl.manifest.endpoints]
 
 
 def cmd_report(args) -> int:
     from .report import latest_run_dir, write_reports
     raw = Path(args.raw_dir)
-    suites = args.suites or (sorted(p.name for p in raw.iterdir() if p.is_dir()) if raw.is_dir() else [])
+    suites = args.suites or (sorted(p.name for p in raw.iterdir()
+                                    if p.is_dir() and not p.name.startswith("."))
+                             if raw.is_dir() else [])
     if not suites:
         raise BenchError("no stored results; run `./just bench all` first", file=str(raw))
     for name in suites:
@@ -180,7 +224,7 @@ def _terminate(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except BenchError as exc:
@@ -188,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         console.print("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

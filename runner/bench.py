@@ -9,6 +9,7 @@ it started and keeps every result already written.
 import http.client
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -18,15 +19,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .calibrate import DEMAND_S, calibrate
+from .openbench import OpenFailed, measure_open
 from .check import check_answer
 from .kinds import SLEEP_KINDS
-from .env import collect_environment, utc_now
+from .env import collect_environment, portable, utc_now
 from .interference import align, summarize_probe
 from .errors import BenchError
 from .manifest import Impl
-from .model import plan_warnings
-from .procs import (ServerFailed, free_port, http_get, log_tail, start_server, stop_server,
-                    port_was_taken, wait_ready, with_log)
+from .model import Execution, Server as ModelServer, plan_warnings, steady_state_rps
+from .procs import (ServerFailed, free_port, http_get, log_tail, run_owned, start_server,
+                    stop_server, port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
 from .results import FORMAT, VERSION, case_file, write_json
 from .suite import Case, LoadedSuite, Suite
@@ -80,6 +83,9 @@ def planned_seconds(case: Case, repeats: int, warmup_s: float) -> float:
     if not case.available:
         return 0.0
     check_s = case.params.get("ms", 0) / 1000
+    if case.type == "open":
+        rates = case.open["of_capacity"] or case.open["per_second"]
+        return repeats * (len(rates) * (case.open["duration"] + check_s + 0.5) + 6)
     if case.type == "interference":
         return repeats * (case.window_s + check_s + 1.5)
     return repeats * (case.wrk.duration + min(warmup_s, 2.0) + check_s + 1.5)
@@ -101,18 +107,72 @@ def check_tools(impls: list[Impl], pinning: bool = False) -> None:
                                  file=str(impl.folder / "impl.yaml"), key="setup")
 
 
+# beyond one file per connection, wrk holds an epoll set and pipes per thread and the
+# server its listening socket, logs, libraries and the probe's connection
+FD_MARGIN = 64
+
+
+def check_open_files(loaded: LoadedSuite, cases: list[Case]) -> None:
+    """The open-file limit, which wrk and the server inherit, must hold every case's
+    connections: wrk needs one file per connection, and so does the server."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return
+    measured = {c.scenario for c in cases if c.available}
+    for index, scenario in enumerate(loaded.suite.scenarios):
+        wrk = loaded.suite.wrk.merged(scenario.wrk)
+        needed = wrk.connections + wrk.threads + FD_MARGIN
+        if scenario.name not in measured or needed <= soft:
+            continue
+        own = scenario.wrk is not None and scenario.wrk.connections is not None
+        root = ""
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            root = (f" (the hard limit is {hard}: raise it first, as root or in "
+                    "/etc/security/limits.conf)")
+        raise loaded.error(
+            f"{wrk.connections} connections need about {needed} open files in wrk and as many "
+            f"in the server, but the open-file limit is {soft}: run `ulimit -n {needed}` in "
+            f"this shell and try again{root}",
+            ("scenarios", index, "wrk", "connections") if own else ("wrk", "connections"))
+
+
+def program_problems(impl: Impl, cases: list[Case]) -> dict[str, str]:
+    """server name -> why its program cannot start, for impl's servers among cases.
+
+    Checked after the setup steps ran, since they may build the program (bin/server,
+    .venv/bin/uvicorn): argv[0] with a slash is looked up from the implementation's folder
+    (where the server starts), a bare name on PATH.
+    """
+    problems = {}
+    for case in cases:
+        if case.impl != impl.name or not case.available or case.server in problems:
+            continue
+        program = server_argv(impl, case, 0)[0]
+        if "/" in program:
+            path = impl.folder / program
+            found = path.is_file() and os.access(path, os.X_OK)
+        else:
+            found = shutil.which(program, path=impl_env().get("PATH")) is not None
+        if not found:
+            where = f"in {impl.folder}" if "/" in program else "on PATH"
+            problems[case.server] = (
+                f"{impl.folder / 'impl.yaml'}: servers.{case.server}.argv: program {program!r} "
+                f"not found {where} (after the setup steps ran)")
+    return problems
+
+
 def run_setup(impl: Impl, log_path: Path) -> str | None:
     """Run the implementation's setup steps; None when they worked, else the reason."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         for argv in impl.manifest.setup:
             try:
-                done = subprocess.run(argv, cwd=impl.folder, stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, timeout=900, env=impl_env())
+                code = run_owned(argv, 900, cwd=impl.folder, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, env=impl_env())
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return f"setup step {' '.join(argv)} failed: {exc}"
-            if done.returncode != 0:
-                return (f"setup step {' '.join(argv)} exited with {done.returncode}; log tail:\n"
+            if code != 0:
+                return (f"setup step {' '.join(argv)} exited with {code}; log tail:\n"
                         + log_tail(log_path))
     return None
 
@@ -167,10 +227,13 @@ def _checked(kind: str, params: dict, path: str, port: int, timeout_s: float, wh
     return elapsed
 
 
-@contextmanager
-def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float,
-                   cpus: str | None = None):
-    """A fresh server for case that passed the conformance check: (server, info, seconds)."""
+def _ready_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float,
+                  cpus: str | None):
+    """(server, its /info) of a fresh server that answers; stopped on any way out but success.
+
+    start_server records the server in procs.OWNED as it starts, so even an interrupt
+    before the `try` below cannot leave it unowned: the run's session stops it.
+    """
     env = impl_env({"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label})
     for attempt in (1, 2):
         # a free port can be taken by someone else before the server binds it; one
@@ -182,12 +245,22 @@ def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: floa
         except ServerFailed as exc:
             raise CaseFailed(str(exc)) from None
         try:
-            info = wait_ready(server, ready_timeout_s)
-            break
+            return server, wait_ready(server, ready_timeout_s)
         except ServerFailed as exc:
             stop_server(server)
             if attempt == 2 or not port_was_taken(server):
                 raise CaseFailed(str(exc)) from None
+        except BaseException:  # an interrupt during the wait takes the server with it
+            stop_server(server)
+            raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float,
+                   cpus: str | None = None):
+    """A fresh server for case that passed the conformance check: (server, info, seconds)."""
+    server, info = _ready_server(case, impl, log_path, ready_timeout_s, cpus)
     try:
         check_timeout = case.params.get("ms", 0) / 1000 + 60
         elapsed = _checked_request(case, server.port, check_timeout)
@@ -231,12 +304,25 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
     warmup_s = settings.warmup
     probe = None
     clock = [time.monotonic()]  # start, checked, measured, stopped: the runner's own share
+    calibration = None
     pins = settings.pinning
     wrk_cpus = pins.wrk if pins else None
     with checked_server(case, impl, log_path, settings.ready_timeout,
                         pins.server if pins else None) as (server, info, elapsed):
         clock.append(time.monotonic())
         url = f"http://127.0.0.1:{server.port}{case.path}"
+        check_timeout = case.params.get("ms", 0) / 1000 + 60
+        if case.type == "open":
+            try:
+                opened = measure_open(case, server, info, elapsed, settings, logs, slug, index,
+                                      lambda: _checked_request(case, server.port, check_timeout))
+            except OpenFailed as exc:
+                raise CaseFailed(with_log(str(exc), log_path)) from None
+            clock += [time.monotonic(), time.monotonic()]
+            return {"index": index, "started_at": started_at, "server_argv": server.argv,
+                    "info": info, "check": {"service_s": elapsed},
+                    "timing": {"start_and_check_s": clock[1] - clock[0],
+                               "measure_s": clock[2] - clock[1]}, **opened}
         if case.type == "interference":
             with TreeSampler(server.proc.pid, server.port) as sampler:
                 heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}", wrk_cpus)
@@ -246,6 +332,10 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
                 run_wrk(url, threads=wrk.threads, connections=wrk.threads, duration_s=warmup_s,
                         timeout_s=wrk.timeout, json_out=logs / f"{slug}.warmup.json",
                         cpus=wrk_cpus)
+            calibration = calibrate(
+                server, url, elapsed, settings.ready_timeout, str(logs / f"{slug}.r{index}"),
+                lambda: _checked_request(case, server.port, check_timeout),
+                os.cpu_count() or 1, wrk_cpus, demand_s=min(DEMAND_S, wrk.duration))
             with TreeSampler(server.proc.pid, server.port) as sampler:
                 done = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
                                duration_s=wrk.duration, timeout_s=wrk.timeout,
@@ -258,9 +348,10 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
                                   log_path))
     lua, text = _read_wrk(done, "the")
     run = {"index": index, "started_at": started_at, "server_argv": server.argv,
-           "wrk_argv": list(done.argv), "info": info, "check": {"service_s": elapsed},
+           "wrk_argv": portable(done.argv), "info": info, "check": {"service_s": elapsed},
            "timing": {"start_and_check_s": clock[1] - clock[0], "measure_s": clock[2] - clock[1],
                       "stop_s": clock[3] - clock[2]},
+           "calibration": calibration,
            "wrk": lua, "text": text, "text_raw": done.stdout,
            "disagreements": compare_text_json(text, lua)}
     run["resources"] = sampler.result()
@@ -269,7 +360,7 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
     else:
         probe_lua, probe_text = _read_wrk(probe, "the probe's")
         _require_completions(probe_lua, case.window_s, "probe ")
-        run["probe"] = {"wrk_argv": list(probe.argv), "wrk": probe_lua, "text": probe_text,
+        run["probe"] = {"wrk_argv": portable(probe.argv), "wrk": probe_lua, "text": probe_text,
                         "text_raw": probe.stdout,
                         "disagreements": compare_text_json(probe_text, probe_lua)}
         run["timeline"] = align(probe_lua, lua)
@@ -324,7 +415,7 @@ def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) 
     return {"format": FORMAT, "version": VERSION, "suite": suite.name, "run_id": run_id,
             "case": case.record(), "wrk": case.wrk.as_record(),
             "pinning": pins.model_dump() if pins else None,
-            "repeats": suite.suite.repeats, "status": "running", "reason": None,
+            "repeats": case.repeats or suite.suite.repeats, "status": "running", "reason": None,
             "info": None, "runs": [], "environment": environment}
 
 
@@ -342,7 +433,7 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
         write_json(path, record)
         progress.line(index, f"{case.id}: FAILED ({setup_error.splitlines()[0]})")
         return record
-    repeats = suite.suite.repeats
+    repeats = case.repeats or suite.suite.repeats
     for repeat in range(repeats):
         try:
             run = measure_once(case, impl, suite.suite, run_dir, repeat)
@@ -354,17 +445,44 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
             return record
         record["info"] = run.pop("info")
         record["runs"].append(run)
-        record["status"] = "ok" if repeat == repeats - 1 else "running"
+        agree = agreeing_repeats(record["runs"], suite.suite.stop_when_agree)
+        if agree:
+            record["stopped_early"] = agree
+        record["status"] = "ok" if repeat == repeats - 1 or agree else "running"
         write_json(path, record)
-        progress.advance(planned_seconds(case, 1, suite.suite.warmup))
+        progress.advance(planned_seconds(case, repeats - repeat if agree else 1,
+                                         suite.suite.warmup))
+        if case.type == "open":
+            points = run["points"]
+            summary = ", ".join(f"{p['offered_rps']:g}/s: p99 {p['latency_s']['p99'] or 0:.3g} s"
+                                for p in points)
+            progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: {summary}")
+            continue
         wrk = run["wrk"]
         summary = f"{wrk['rps']:.1f} req/s, {wrk['requests']} requests"
         if "timeline" in run:
             probe = summarize_probe(run["timeline"], run["probe"]["wrk"])
             summary += (f"; probe {probe['before_rps']} req/s before, lowest "
                         f"{probe['during_min_rps']} req/s during")
-        progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: {summary}")
+        progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: {summary}"
+                             + (f" ({agree})" if agree else ""))
+        if agree:
+            break
     return record
+
+
+def agreeing_repeats(runs: list[dict], within: float | None) -> str | None:
+    """Why a case needs no more repeats: its first two steady rates agree within `within`."""
+    if not within or len(runs) != 2 or any("wrk" not in run for run in runs):
+        return None
+    rates = []
+    for run in runs:
+        service = (run.get("calibration") or {}).get("service_s") or run["check"]["service_s"]
+        rates.append(steady_state_rps(run["wrk"].get("per_second"), service) or run["wrk"]["rps"])
+    low, high = sorted(rates)
+    if high > 0 and (high - low) / high <= within:
+        return f"the first two repeats agree within {within:.0%}: no third"
+    return None
 
 
 def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set[str]:
@@ -378,7 +496,7 @@ def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set
             continue
         if (isinstance(old, dict) and old.get("status") in ("ok", "na")
                 and old.get("case") == case.record() and old.get("wrk") == case.wrk.as_record()
-                and old.get("repeats") == suite.suite.repeats
+                and old.get("repeats") == (case.repeats or suite.suite.repeats)
                 and old.get("pinning") == base_record(suite, "", case, {})["pinning"]):
             done.add(case.id)
     return done
@@ -390,10 +508,12 @@ def method_checks(cases: list[Case], cores: int) -> tuple[list[str], list[str]]:
     for case in cases:
         if not case.available:
             continue
+        execution = Execution(**case.execution) if case.execution else None
+        server = ModelServer(case.concurrency, case.workers, case.threads)
+        known_s = case.params["ms"] / 1000 if "ms" in case.params else None
         for level, message in plan_warnings(
-                case.kind, case.language, case.concurrency, case.workers, case.threads,
-                case.wrk.threads, case.wrk.connections, case.wrk.duration, case.wrk.timeout,
-                case.params.get("ms"), cores):
+                execution, server, case.wrk.threads, case.wrk.connections, case.wrk.duration,
+                case.wrk.timeout, known_s, cores):
             (errors if level == "error" else warnings).append(f"{case.id}: {message}")
     return warnings, errors
 
@@ -410,6 +530,7 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
               repo: Path, console, resume: bool = False) -> list[dict]:
     used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
     check_tools(used, pinning=suite.suite.pinning is not None)
+    check_open_files(suite, cases)
     warnings, errors = method_checks(cases, os.cpu_count() or 1)
     if errors:
         raise BenchError(f"{errors[0]}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
@@ -428,6 +549,10 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
         console.print(f"setting up {impl.name} ...", highlight=False)
     setup_errors = {impl.name: run_setup(impl, run_dir / "logs" / f"setup-{impl.name}.log")
                     for impl in used}
+    for impl in used:  # a program the setup should have built fails its server's cases
+        if not setup_errors[impl.name]:
+            for server, problem in program_problems(impl, cases).items():
+                setup_errors[(impl.name, server)] = problem
     environment["packages"] = {impl.name: collect_packages(impl) for impl in used}
     run_path = run_dir / "run.json"
     previous = _read_run(run_path) if resume else None
@@ -438,10 +563,11 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
         write_json(run_path, previous)
     else:
         write_json(run_path, {"format": "concbench.run", "version": VERSION, "suite": suite.name,
-                              "run_id": run_id, "suite_file": suite.file, "suite_text": suite.text,
+                              "run_id": run_id, "suite_file": portable([suite.file], repo)[0],
+                              "suite_text": suite.text,
                               "environment": environment, "cases": [c.id for c in cases],
                               "finished_at": None})
-    progress = Progress(sum(planned_seconds(c, suite.suite.repeats, suite.suite.warmup)
+    progress = Progress(sum(planned_seconds(c, c.repeats or suite.suite.repeats, suite.suite.warmup)
                             for c in todo), console, len(cases))
     console.print(f"{len(todo)} cases, about {_clock(progress.planned_s)} of measuring; "
                   f"results in {run_dir}", highlight=False)
@@ -450,7 +576,8 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
         if case.id in skip:
             continue
         records.append(run_case(case, impls[case.impl], suite, run_id, run_dir, environment,
-                                setup_errors.get(case.impl), progress, index))
+                                setup_errors.get(case.impl)
+                                or setup_errors.get((case.impl, case.server)), progress, index))
     run = json.loads(run_path.read_text())
     if run.get("finished_at"):  # a resumed run that had finished once keeps that time
         run.setdefault("resumed_finished_at", []).append(utc_now())

@@ -21,7 +21,8 @@ from .wrk import run_wrk
 from .wrkparse import WrkParseError, parse_wrk_json
 
 SERVICE_S = 1.0            # one connection alone for this long: the service time
-DEMAND_S = 2.0             # then two connections per core for this long: the CPU demand
+DEMAND_S = 2.0             # then two connections per core for this long (at most the
+                           # load's duration): the CPU demand
 DRAIN_MAX_S = 5.0          # at most this long for the busy phase's last answers
 SLOW_S = 0.5               # a request slower than this is calibrated by single requests
 SETTLE_POLL_S = 0.1
@@ -82,7 +83,8 @@ def _wrk_phase(server, url: str, connections: int, duration_s: float, timeout_s:
 
 
 def calibrate(server, url: str, check_s: float, timeout_s: float, json_prefix: str,
-              request_once, cores: int, cpus: str | None = None) -> dict:
+              request_once, cores: int, cpus: str | None = None,
+              demand_s: float = DEMAND_S) -> dict:
     """Service time and CPU demand of one request on this server (docs/formats.md).
 
     `check_s` is the conformance request's time; `request_once()` sends one checked
@@ -105,7 +107,7 @@ def calibrate(server, url: str, check_s: float, timeout_s: float, json_prefix: s
     if error:
         return {**record, "error": f"service time: {error}"}
     busy_connections = 2 * cores
-    busy, resources, error = _wrk_phase(server, url, busy_connections, DEMAND_S, timeout_s,
+    busy, resources, error = _wrk_phase(server, url, busy_connections, demand_s, timeout_s,
                                         f"{json_prefix}.demand.json", cpus)
     if error:
         return {**record, "error": f"CPU demand: {error}"}

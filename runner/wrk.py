@@ -2,7 +2,8 @@
 
 Parsing lives in `runner.wrkparse`; this module only starts the process, bounds the wait
 and makes sure wrk is gone afterwards. wrk runs in its own session so that one signal
-to its group stops it (and nothing else), whatever interrupted the wait.
+to its group stops it (and nothing else), whatever interrupted the wait; it is started
+through `procs.OWNED`, so a run's end stops it even if that wait never got to.
 """
 
 import math
@@ -14,6 +15,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from .procs import OWNED
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
 
@@ -77,9 +80,8 @@ def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
     env = {**os.environ, "WRK_JSON_OUT": str(json_path)}
     bound_s = _seconds(duration_s) + _seconds(timeout_s) + GRACE_S
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, start_new_session=True,
-                                text=True, errors="replace")
+        proc = OWNED.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env, text=True, errors="replace")
     except FileNotFoundError:
         raise WrkMissing(wrk) from None
     timed_out = False
@@ -102,6 +104,7 @@ def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
         if proc.returncode is None:  # interrupted while waiting: wrk is still running
             _kill_group(proc)
             proc.wait(timeout=10)
+        OWNED.forget(proc)  # still recorded if that wait was interrupted: the session stops it
     # the script opens "<json_out>.tmp" at start and renames it when done; a killed or
     # failed run leaves it behind
     Path(f"{json_path}.tmp").unlink(missing_ok=True)

@@ -2,6 +2,14 @@
 
 Validation errors must point at the line a user has to fix; PyYAML knows it while
 composing, so we walk the node tree once and keep a map from key path to line.
+
+Before that, the file must be within limits that no suite or manifest comes near, so a
+hostile or broken file fails in a second with one line instead of hanging or crashing
+the runner: its size, its encoding (UTF-8), the nesting of its collections (PyYAML's
+composer recurses), the values it holds once aliases are expanded (a "billion laughs"
+of a dozen lines expands to millions) and the length of each string. The limits are
+checked on PyYAML's event stream (libyaml's parser when available: fast, not recursive),
+which stops at the first value beyond a limit.
 """
 
 from pathlib import Path
@@ -27,28 +35,107 @@ def _lines(node, path: Path_, out: dict[Path_, int]) -> None:
             _lines(item, path + (index,), out)
 
 
+MAX_BYTES = 1 << 20    # a suite or manifest is a few KiB
+MAX_DEPTH = 64         # collections inside collections
+MAX_NODES = 10_000     # values (keys included) once aliases are expanded
+MAX_STRING = 10_000    # characters in one string
+
+_EventLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def check_limits(text: str, file: str) -> None:
+    """BenchError at the first place text goes beyond a limit; malformed YAML is left to
+    the full parse, which says where."""
+    if len(text) > MAX_BYTES:
+        raise BenchError(f"{len(text)} characters; a suite or manifest may be at most 1 MiB",
+                         file=file)
+    nodes = 0
+    open_: list[list] = []        # [anchor, values inside] of each collection being read
+    sizes: dict[str, int] = {}    # anchor -> values it stands for
+    try:
+        for event in yaml.parse(text, Loader=_EventLoader):
+            line = event.start_mark.line + 1
+            if isinstance(event, _CLOSE):
+                anchor, size = open_.pop()
+                if open_:
+                    open_[-1][1] += size
+                if anchor:
+                    sizes[anchor] = size
+                continue
+            if isinstance(event, _OPEN):
+                open_.append([event.anchor, 0])
+                if len(open_) > MAX_DEPTH:
+                    raise BenchError(f"nested more than {MAX_DEPTH} levels deep",
+                                     file=file, line=line)
+                added = 1
+            elif isinstance(event, yaml.ScalarEvent):
+                if len(event.value) > MAX_STRING:
+                    raise BenchError(f"a string of {len(event.value)} characters; at most "
+                                     f"{MAX_STRING} are allowed", file=file, line=line)
+                added = 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                added = sizes.get(event.anchor, 1)
+            else:
+                continue
+            nodes += added
+            if open_:
+                open_[-1][1] += added
+            if nodes > MAX_NODES:
+                raise BenchError(f"more than {MAX_NODES} values, counting an alias (*name) "
+                                 "as the values it stands for; a suite or manifest needs "
+                                 "far fewer", file=file, line=line)
+    except (yaml.YAMLError, ValueError):  # ValueError: text libyaml cannot encode
+        return
+
+
 def parse_yaml(text: str, file: str) -> tuple[object, dict[Path_, int]]:
     """Return (data, lines): the document and the 1-based line of each key path."""
+    check_limits(text, file)
+    loader = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise BenchError(f"malformed YAML: {problem}", file=file,
                          line=mark.line + 1 if mark else None) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     lines: dict[Path_, int] = {}
     if node is not None:
         _lines(node, (), lines)
     return data, lines
 
 
-def load_yaml(path: Path) -> tuple[object, dict[Path_, int]]:
+def read_text(path: Path) -> str:
+    """The file's text, if it is at most MAX_BYTES of UTF-8; else a BenchError."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise BenchError(f"{size} bytes; a suite or manifest may be at most 1 MiB",
+                             file=str(path))
+        data = path.read_bytes()
+    except OSError as exc:
         raise BenchError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    return parse_yaml(text, str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise BenchError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); "
+                         "save the file as UTF-8", file=str(path),
+                         line=before.count(b"\n") + 1) from None
+
+
+def load_yaml(path: Path) -> tuple[object, dict[Path_, int]]:
+    return parse_yaml(read_text(path), str(path))
 
 
 def format_key(loc: Path_) -> str:

@@ -65,7 +65,106 @@ def test_missing_go_says_how_to_install(tmp_path, fake_impls):
 def test_unknown_suite_file(tmp_path):
     done = runner("bench", str(tmp_path / "nope.yaml"))
     assert done.returncode == 2
-    assert done.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: no such suite file"
+    found = ", ".join(sorted(p.stem for p in (REPO / "suites").glob("*.yaml")))
+    assert done.stderr.strip() == (f"error: {tmp_path / 'nope.yaml'}: no such suite; the suites "
+                                   f"in {REPO / 'suites'} are {found} (or give the path of a "
+                                   "YAML file)")
+    assert "quick" in found
+
+
+@pytest.mark.parametrize("name", ["quick", "quick.yaml", "suites/quick.yaml", "suites/quick",
+                                  str(REPO / "suites" / "quick.yaml")])
+def test_suite_by_name_file_name_or_path(name, tmp_path, monkeypatch):
+    from runner.__main__ import suite_path
+    monkeypatch.chdir(tmp_path)  # relative names are found from the repository too
+    assert suite_path(name) == REPO / "suites" / "quick.yaml"
+    monkeypatch.chdir(REPO)
+    assert suite_path(name).resolve() == REPO / "suites" / "quick.yaml"
+    assert suite_path("all") == REPO / "suites" / "default.yaml"
+
+
+def test_messages_are_printed_literally(tmp_path, fake_impls, capsys):
+    """Rich markup is off: brackets in a message (a pattern, [Errno 98]) are printed as they are."""
+    from runner.__main__ import console, main
+    suite = tmp_path / "s.yaml"
+    suite.write_text("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"
+                     "targets: [{impl: alpha, servers: [main]}]\n"
+                     "scenarios: [{name: Bad_Name, kinds: [hello]}]\n")
+    assert main(["bench", str(suite), "--impls", str(fake_impls), "--raw-dir",
+                 str(tmp_path / "raw")]) == 2
+    err = capsys.readouterr().err
+    assert "String should match pattern '^[a-z0-9][a-z0-9_-]*$'" in err, err
+    console.print("[bold]x[/bold] [Errno 98] :smile: [link=http://a]b[/link]")
+    assert capsys.readouterr().err == "[bold]x[/bold] [Errno 98] :smile: [link=http://a]b[/link]\n"
+
+
+def test_open_file_limit_is_checked_before_anything_starts(tmp_path, fake_impls):
+    import resource
+    suite = tmp_path / "s.yaml"
+    suite.write_text("wrk: {threads: 2, connections: 10, duration: 1s, timeout: 1s}\n"
+                     "targets: [{impl: alpha, servers: [main]}]\n"
+                     "scenarios:\n"
+                     "  - {name: small, kinds: [hello]}\n"
+                     "  - name: big\n"
+                     "    kinds: [hello]\n"
+                     "    wrk: {connections: 1000}\n")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "bench", str(suite), "--impls", str(fake_impls),
+         "--raw-dir", str(tmp_path / "raw")], cwd=REPO, capture_output=True, text=True,
+        timeout=60, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        f"error: {suite}:7: scenarios[1].wrk.connections: 1000 connections need about 1066 open "
+        "files in wrk and as many in the server, but the open-file limit is 256: run "
+        "`ulimit -n 1066` in this shell and try again")
+    assert not (tmp_path / "raw").exists()
+
+
+@pytest.mark.slow
+def test_a_program_missing_after_setup_fails_its_cases(tmp_path, fake_impls):
+    """argv[0] is checked once the setup ran: a setup that builds it passes, one that does
+    not fails that server's cases with a reason naming impl.yaml and the server."""
+    faulty = REPO / "tests" / "fakes" / "impls" / "faulty"
+    impls = tmp_path / "impls"
+    shutil.copytree(faulty, impls / "faulty")
+    manifest = impls / "faulty" / "impl.yaml"
+    manifest.write_text(manifest.read_text().replace(
+        "setup: []", "setup: [[sh, -c, \"mkdir -p bin && (echo '#!/usr/bin/env python3'; "
+        "cat server.py) > bin/built && chmod +x bin/built\"]]").replace(
+        "good: {concurrency: thread-per-request, argv: [python3, server.py,",
+        "good: {concurrency: thread-per-request, argv: [bin/built,").replace(
+        "liar: {concurrency: thread-per-request, argv: [python3, server.py,",
+        "liar: {concurrency: thread-per-request, argv: [bin/never-built,"))
+    suite = tmp_path / "s.yaml"
+    suite.write_text("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"
+                     "warmup: 0\nrepeats: 1\n"
+                     "targets: [{impl: faulty, servers: [good, liar]}]\n"
+                     "scenarios: [{name: hello, kinds: [hello]}]\n")
+    done = runner("bench", str(suite), "--impls", str(impls), "--raw-dir", str(tmp_path / "raw"),
+                  "--no-report")
+    assert done.returncode == 3, done.stderr
+    assert (f"FAILED hello/faulty/liar/hello: {manifest}: servers.liar.argv: program "
+            f"'bin/never-built' not found in {impls / 'faulty'} (after the setup steps ran)"
+            in done.stderr), done.stderr
+    assert "FAILED hello/faulty/good" not in done.stderr
+    verify = runner("verify", str(suite), "--impls", str(impls), "--raw-dir", str(tmp_path / "raw"))
+    assert verify.returncode == 3
+    assert "FAIL faulty liar /hello: " in verify.stderr and "ok   faulty good /hello" in verify.stderr
+
+
+@pytest.mark.slow
+def test_verify_lists_the_kinds_an_implementation_does_not_serve(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"
+                     "targets: [{impl: faulty, servers: [good]}]\n"
+                     "scenarios: [{name: a, kinds: [hello, async_sleep, executor_sleep], "
+                     "params: {ms: 10}}]\n")
+    done = runner("verify", str(suite), "--impls", str(REPO / "tests" / "fakes" / "impls"),
+                  "--raw-dir", str(tmp_path / "raw"))
+    assert done.returncode == 0, done.stderr
+    assert ("faulty does not serve async_sleep, executor_sleep (n/a in the report)"
+            in done.stderr.splitlines())
 
 
 def test_report_names_and_skips_corrupt_and_foreign_files(tmp_path):
@@ -104,18 +203,68 @@ def test_no_value_reaches_a_shell(tmp_path, fake_impls):
                      "scenarios: [{name: hello, kinds: [hello]}]\n")
     done = runner("bench", str(suite), "--impls", str(fake_impls), "--raw-dir",
                   str(tmp_path / "raw"), "--no-report")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # a case failed
     assert "FAILED hello/alpha/main/hello: server exited with status 2" in done.stderr
     assert not marker.exists()
 
 
-def test_servers_bind_loopback_only():
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def listening(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of every socket the process tree of pid listens on."""
+    import psutil
+    root = psutil.Process(pid)
+    out = set()
+    for proc in [root, *root.children(recursive=True)]:
+        for conn in proc.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN:
+                out.add((conn.laddr.ip, conn.laddr.port))
+    return out
+
+
+def servers_of_every_impl():
     from runner.manifest import load_impls
-    for impl in load_impls(REPO / "impls").values():
-        for name, server in impl.manifest.servers.items():
-            hosts = [a for a in server.argv if "127.0.0.1" in a]
-            assert hosts, f"{impl.name} {name} does not bind 127.0.0.1 explicitly"
-            assert not any("0.0.0.0" in a or "::" in a for a in server.argv)
+    from runner.suite import parse_suite, plan_cases
+    impls = load_impls(REPO / "impls")
+    targets = "".join(f"  - {{impl: {i.name}, servers: [{', '.join(i.manifest.servers)}]}}\n"
+                      for i in impls.values())
+    suite = parse_suite("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"
+                        f"targets:\n{targets}scenarios: [{{name: hello, kinds: [hello]}}]\n",
+                        "loopback.yaml", "loopback")
+    return impls, plan_cases(suite, impls, os.cpu_count() or 1)
+
+
+@pytest.mark.slow
+def test_servers_bind_loopback_only(tmp_path):
+    """Every real server, started as a measurement starts it, listens on loopback only."""
+    from runner.bench import check_tools, checked_server, run_setup
+    impls, cases = servers_of_every_impl()
+    check_tools(list(impls.values()))
+    for impl in impls.values():
+        assert run_setup(impl, tmp_path / f"setup-{impl.name}.log") is None
+    assert {c.impl for c in cases} == set(impls)
+    for case in cases:
+        with checked_server(case, impls[case.impl], tmp_path / f"{case.server_label}.log",
+                            30) as (server, _, _):
+            sockets = listening(server.proc.pid)
+        assert server.port in {port for _, port in sockets}, (case.id, sockets)
+        assert {ip for ip, _ in sockets} <= LOOPBACK, f"{case.id} listens on {sockets}"
+
+
+def test_loopback_check_sees_a_wildcard_bind(tmp_path):
+    """The check above can fail: a server bound to every address is seen as such."""
+    proc = subprocess.Popen([sys.executable, "-c", "import socket, time; s = socket.socket(); "
+                             "s.bind(('0.0.0.0', 0)); s.listen(); print(s.getsockname()[1], "
+                             "flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline())
+        sockets = listening(proc.pid)
+        assert sockets == {("0.0.0.0", port)}
+        assert {ip for ip, _ in sockets} - LOOPBACK == {"0.0.0.0"}
+    finally:
+        proc.kill()
+        proc.communicate()
 
 
 # ---- fuzzing: the suite loader either loads or raises BenchError, nothing else ----

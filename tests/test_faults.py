@@ -59,7 +59,7 @@ def test_each_fault_fails_only_its_own_case(tmp_path, capsys):
     raw = tmp_path / "raw"
     code = main(["bench", str(suite), "--impls", str(FAKES), "--raw-dir", str(raw),
                  "--out", str(tmp_path / "reports")])
-    assert code == 0
+    assert code == 3  # some cases failed (0 only when every case was measured)
     got = results(raw)
     reasons = {cid.split("/")[2] + "/" + cid.split("/")[3]: r["reason"] for cid, r in got.items()}
     status = {cid.split("/")[2] + "/" + cid.split("/")[3]: r["status"] for cid, r in got.items()}

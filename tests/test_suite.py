@@ -1,13 +1,16 @@
 """Suite and manifest validation: every mistake is one clear line and exit status 2."""
 
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from runner.__main__ import main
 from runner.errors import BenchError
 from runner.manifest import load_impls
 from runner.suite import parse_duration, parse_suite, plan_cases
+from runner.yamlfile import MAX_DEPTH, MAX_NODES, MAX_STRING, load_yaml, parse_yaml
 
 GOOD = """\
 wrk: {threads: 2, connections: 10, duration: 2s, timeout: 10s}
@@ -114,13 +117,28 @@ def test_cli_bad_suite_exits_2_without_traceback(tmp_path, fake_impls, capsys):
 
 BAD_MANIFESTS = [
     (lambda m: m.replace("framework: fake\n", ""), "impl.yaml:1: framework: required key is missing"),
-    (lambda m: m.replace("  hello: {}", "  hello: {}\n  teleport: {}"),
-     "impl.yaml:13: endpoints: unknown endpoint kind 'teleport'"),
+    (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: request}\n  teleport: {}"),
+     "impl.yaml:14: endpoints: unknown endpoint kind 'teleport'"),
     (lambda m: m.replace('--port, "{port}"]', '--port]', 1),
-     "impl.yaml:7: servers.main.argv: argv must contain the {port} placeholder"),
-    (lambda m: m.replace("workers: auto", "workers: 0"), "impl.yaml:12: servers.pool.workers: expected a positive number (got 0)"),
-    (lambda m: m.replace("setup: []", "setup: make"), "impl.yaml:4: setup: Input should be a valid list"),
+     "impl.yaml:8: servers.main.argv: argv must contain the {port} placeholder"),
+    (lambda m: m.replace("workers: auto", "workers: 0"), "impl.yaml:13: servers.pool.workers: expected a positive number (got 0)"),
+    (lambda m: m.replace("setup: []", "setup: make"), "impl.yaml:5: setup: Input should be a valid list"),
     (lambda m: m.replace("name: alpha", "name: beta"), "impl.yaml:1: name: duplicate implementation name 'beta'"),
+    # the execution declaration (docs/formats.md)
+    (lambda m: m.replace("lock: process\n", ""), "impl.yaml:1: lock: required key is missing"),
+    (lambda m: m.replace("lock: process", "lock: gil"),
+     "impl.yaml:4: lock: Input should be 'process' or 'none'"),
+    (lambda m: m.replace("  hello: {runs: request}", "  hello: {}"),
+     "impl.yaml:15: endpoints.hello.runs: required key is missing"),
+    (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: thread}"),
+     "impl.yaml:15: endpoints.hello.runs: Input should be 'loop', 'loop-blocking', 'request' or 'pool'"),
+    (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: pool}"),
+     "impl.yaml:15: endpoints.hello: runs: pool needs `pool`, the name of the pool it runs in"),
+    (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: pool, pool: tokens}"),
+     "impl.yaml:15: endpoints.hello.pool: pool 'tokens' is not declared under `pools` (declared: none)"),
+    (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: loop-blocking}"),
+     "impl.yaml:15: endpoints.hello.runs: runs: loop-blocking needs an event loop, but server "
+     "'main' has concurrency threads"),
 ]
 
 
@@ -148,3 +166,118 @@ def test_repository_suites_and_manifests_are_valid():
     for path in (REPO / "suites").glob("*.yaml"):
         cases = plan_cases(parse_suite(path.read_text(), str(path), path.stem), impls, 2)
         assert any(c.available for c in cases)
+
+
+# ---- limits checked before or while parsing YAML: one line, exit 2, within a second ----
+
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{b}: &{b} [" + ", ".join([f"*{a}"] * 9) + "]\n"
+    for a, b in zip("abcdefgh", "bcdefghi"))
+
+BAD_FILES = [
+    (b"wrk: {threads: 1}\n# " + b"x" * (1 << 20), "s.yaml: 1048596 bytes; a suite or manifest may be at most 1 MiB"),
+    ("description: caf\u00e9\n".encode("latin-1"), "s.yaml:1: not UTF-8 text (byte 0xe9 at column 17); save the file as UTF-8"),
+    (b"wrk: {threads: 1}\nx: " + b"[" * 5000 + b"]" * 5000 + b"\n", f"s.yaml:2: nested more than {MAX_DEPTH} levels deep"),
+    (LAUGHS.encode(), f"s.yaml:5: more than {MAX_NODES} values, counting an alias (*name) as the values it stands for"),
+    (b"description: " + b"a" * 900_000 + b"\n", f"s.yaml:1: a string of 900000 characters; at most {MAX_STRING} are allowed"),
+]
+
+
+@pytest.mark.parametrize("content,message", BAD_FILES, ids=["size", "encoding", "depth", "aliases", "string"])
+def test_yaml_beyond_a_limit_is_one_line_exit_2_within_a_second(content, message, tmp_path,
+                                                                 fake_impls, capsys):
+    suite = tmp_path / "s.yaml"
+    suite.write_bytes(content)
+    started = time.monotonic()
+    code = main(["bench", str(suite), "--impls", str(fake_impls), "--raw-dir", str(tmp_path / "raw")])
+    assert time.monotonic() - started < 1.0
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: {tmp_path}/{message}"), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    # a manifest goes through the same reader
+    manifest = fake_impls / "alpha" / "impl.yaml"
+    manifest.write_bytes(content)
+    with pytest.raises(BenchError, match="^" + str(manifest).replace(".", r"\.")):
+        load_impls(fake_impls)
+
+
+def test_twenty_megabyte_string_is_refused_at_once(tmp_path):
+    text = "description: " + "a" * 20_000_000 + "\n"
+    started = time.monotonic()
+    with pytest.raises(BenchError, match=r"^s\.yaml: 20000014 characters; a suite or manifest may be at most 1 MiB$"):
+        parse_yaml(text, "s.yaml")
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(BenchError, match=r"s\.yaml: 20000014 bytes; "):
+        load_yaml(tmp_path / "s.yaml")
+    assert time.monotonic() - started < 1.0
+
+
+def test_anchors_and_aliases_within_the_limits_still_work():
+    data, _ = parse_yaml("base: &w {threads: 1, connections: 2}\nother: *w\n", "s.yaml")
+    assert data["other"] == {"threads": 1, "connections": 2}
+
+
+def limit_error(text: str) -> str | None:
+    """The message of the limit text breaks, or None if it parses (or is merely invalid)."""
+    try:
+        parse_yaml(text, "p.yaml")
+    except BenchError as exc:
+        return str(exc)
+    return None
+
+
+@settings(max_examples=60, deadline=1000)
+@given(st.integers(1, 3 * MAX_DEPTH), st.sampled_from(["[", "{a: "]))
+def test_property_nesting(depth, opener):
+    closer = "]" if opener == "[" else "}"
+    error = limit_error("x: " + opener * depth + "1" + closer * depth + "\n")
+    # the top-level mapping is one level
+    if depth + 1 > MAX_DEPTH:
+        assert error == f"p.yaml:1: nested more than {MAX_DEPTH} levels deep"
+    else:
+        assert error is None
+
+
+@settings(max_examples=60, deadline=1000)
+@given(st.integers(1, 12), st.integers(1, 12))
+def test_property_alias_expansion(levels, width):
+    """Level i holds `width` aliases of level i - 1: width ** levels leaves in all."""
+    lines = ["l0: &l0 [" + ", ".join(["x"] * width) + "]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]" for i in range(1, levels)]
+    error = limit_error("\n".join(lines) + "\n")
+    # the values of the document with every alias written out: the top mapping, then per
+    # level a key and its list (the list itself, and `width` copies of the level below)
+    size = 1 + width
+    expanded = 1 + 1 + size
+    for _ in range(1, levels):
+        size = 1 + width * size
+        expanded += 1 + size
+    if expanded <= MAX_NODES:
+        assert error is None
+    else:
+        assert error is not None and "values, counting an alias" in error
+
+
+@settings(max_examples=40, deadline=1000)
+@given(st.integers(0, 3 * MAX_STRING), st.sampled_from(["plain", "quoted", "key"]))
+def test_property_string_length(length, style):
+    value = "a" * length
+    text = {"plain": f"x: {value or 'b'}\n", "quoted": f'x: "{value}"\n',
+            "key": f"? {value or 'b'}\n: 1\n"}[style]  # a simple key stops at 1024
+    error = limit_error(text)
+    if max(length, 1) > MAX_STRING:
+        assert error == f"p.yaml:1: a string of {length} characters; at most {MAX_STRING} are allowed"
+    else:
+        assert error is None
+
+
+@settings(max_examples=100, deadline=1000)
+@given(st.binary(max_size=300))
+def test_property_any_bytes_load_or_raise_bench_error(tmp_path_factory, content):
+    path = tmp_path_factory.mktemp("bytes") / "s.yaml"
+    path.write_bytes(content)
+    try:
+        load_yaml(path)
+    except BenchError as exc:
+        assert str(exc).startswith(str(path))

@@ -4,11 +4,18 @@ good: a correct server; liar: sync_sleep answers at once while claiming it slept
 cpu_sync's loop returns after its first step (the seed's bug); exits-at-start;
 never-ready; crashes-mid-run (exits after a few requests); hangs (stops answering
 after the conformance request); wrong-status (500 for everything but /info).
+
+For the interrupt tests, with any mode: --start-delay S (listen only after S seconds, a
+wide readiness wait), --children N (N processes in the server's group, like a process
+pool's), --slow-exit (on SIGTERM log "stopping" and go on, so only SIGKILL ends it) and
+--trace (log "GET <path>" as each request arrives). Every line is flushed at once.
 """
 
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -18,6 +25,10 @@ from urllib.parse import parse_qs, urlparse
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--mode", default="good")
+parser.add_argument("--start-delay", type=float, default=0.0)
+parser.add_argument("--children", type=int, default=0)
+parser.add_argument("--slow-exit", action="store_true")
+parser.add_argument("--trace", action="store_true")
 args = parser.parse_args()
 served = 0
 lock = threading.Lock()
@@ -48,6 +59,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         global served
+        if args.trace:
+            print(f"GET {self.path}", file=sys.stderr, flush=True)
         url = urlparse(self.path)
         query = {k: int(v[0]) for k, v in parse_qs(url.query).items()}
         if url.path == "/info":
@@ -82,5 +95,10 @@ class Handler(BaseHTTPRequestHandler):
 if args.mode == "exits-at-start":
     print("fatal: configuration broken on purpose", file=sys.stderr)
     sys.exit(1)
+if args.slow_exit:
+    signal.signal(signal.SIGTERM, lambda *_: print("stopping", file=sys.stderr, flush=True))
+children = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+            for _ in range(args.children)]  # in our group, as a pool's workers are
+time.sleep(args.start_delay)
 ThreadingHTTPServer.daemon_threads = True
 ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
