@@ -14,8 +14,8 @@ from pathlib import Path
 from .calibrate import calibrate
 from .check import check_answer
 from .env import portable, utc_now
-from .model import (Execution, Facts, NoModel, Server, busy_demand, open_capacity,
-                    pools_from_info)
+from .model import (OPEN_CONNECTIONS, Execution, Facts, NoModel, Server, busy_demand,
+                    open_capacity, pools_from_info)
 from .openparse import OpenParseError, read_results, summarize
 from .sampling import TreeSampler
 from .suite import Case
@@ -39,6 +39,9 @@ def capacity(case: Case, info: dict, calibration: dict, cores: int) -> tuple[flo
         found = open_capacity(execution, server, facts)
     except NoModel as exc:
         return None, f"no model: {exc}"
+    if found.bound == "requests" and found.in_service >= OPEN_CONNECTIONS:
+        return None, ("none: every request in service at once, and its CPU too small to "
+                      "measure a cores bound")
     return found.ceiling_rps, found.bottleneck
 
 

@@ -423,3 +423,72 @@ def probe_row(row) -> Row:
 def probe_table(rows: list[dict]) -> Table:
     return drop_empty(Table("The probe's rates", PROBE,
                             [probe_row(r) for r in rows if served(r)]))
+
+
+# ---- open scenarios ----
+
+def open_measured(row) -> bool:
+    return row["status"] == "ok" and bool(row.get("open_points"))
+
+
+def open_verdict_table(rows: list[dict], first_session: int | None) -> Table:
+    """An open scenario's answer: where each configuration falls over, beside the model."""
+    shown = [r for r in rows if served(r)]
+    columns = _columns("endpoint*", "server*", "capacity, model (req/s)", "knee (req/s)",
+                       "knee / model", "why*", "verdict*")
+    out = []
+    for row in shown:
+        name = [Cell(row["label"] + marks(row, first_session), row["label"]),
+                Cell(server_name(row), server_name(row))]
+        if not open_measured(row):
+            reason = f"failed: {_text(row['reason']) or 'no reason given'}"
+            out.append(Row(_text(row["status"]), name + [Cell("failed", None)]
+                           + [Cell("", None)] * 3 + [Cell(reason, reason)]))
+            continue
+        knee = row["open_knee"]
+        held = knee["knee_rps"]
+        shown_knee = (f"≥ {format_rps(knee['tried_up_to_rps'])}" if knee["saturated_at_rps"] is None
+                      else (f"< {format_rps(knee['saturated_at_rps'])}" if held is None
+                            else format_rps(held)))
+        ratio = knee["ratio"]
+        ratio_text = MISSING if ratio is None else _flagged(f"{ratio:.2f}", not knee["agrees"])
+        why = _text(knee["bottleneck"])
+        out.append(Row(_text(row["status"]), name + [
+            _value(format_rps(knee["capacity_rps"]), knee["capacity_rps"]),
+            Cell(shown_knee, held if held is not None else knee["tried_up_to_rps"]),
+            Cell(ratio_text, ratio), Cell(why, why), Cell(knee["verdict"], knee["verdict"])]))
+    return fold_common(drop_empty(Table("Verdict", columns, out, kind="verdict"), keep=2), "why")
+
+
+OPEN_POINTS = _columns("endpoint*", "server*", "offered (req/s)", "sent (req/s)", "answered",
+                       "errors*", "p50", "p90", "p99", "max", "model p50", "model max",
+                       "in flight at end", "most in flight", "server CPU (s)", "peak RSS")
+
+
+def open_points_table(rows: list[dict]) -> Table:
+    """Every offered rate of every configuration, measured beside the model."""
+    out = []
+    for row in rows:
+        if not open_measured(row):
+            continue
+        for point in row["open_points"]:
+            lat, res = point["latency_s"], point.get("resources") or {}
+            errors = f"{point['errors']} ({point['timeouts']} timeouts)" if point["errors"] else "0"
+            if not point.get("held_rate", True):
+                errors += f"; {FLAG} sent late: the generator did not hold this rate"
+            out.append(Row("ok", [
+                Cell(row["label"], row["label"]), Cell(server_name(row), server_name(row)),
+                _value(format_rps(point["offered_rps"]), point["offered_rps"]),
+                _value(format_rps(point["sent_rps"]), point["sent_rps"]),
+                _value(f"{point['ok']} of {point['requests']}", point["ok"]),
+                Cell(errors, float(point["errors"])),
+                *[_value(format_seconds(lat[k]), lat[k]) for k in ("p50", "p90", "p99", "max")],
+                _value(format_seconds(point["predicted_p50_s"]), point["predicted_p50_s"]),
+                _value(format_seconds(point["predicted_max_s"]), point["predicted_max_s"]),
+                _value(format_count(point["in_flight_at_end"]), point["in_flight_at_end"]),
+                _value(format_count(point["max_in_flight"]), point["max_in_flight"]),
+                _value(format_number(res.get("server_cpu_s")), res.get("server_cpu_s")),
+                _value(format_mib(res.get("server_rss_peak_bytes")),
+                       res.get("server_rss_peak_bytes"))]))
+    return drop_empty(Table("Every offered rate: measured, and the model's prediction",
+                            OPEN_POINTS, out))

@@ -98,7 +98,19 @@ def _probe_data(rows):
     return out
 
 
-DATA = {"rate": _rate_data, "sweep": _sweep_data, "latency": _latency_data,
+def _open_data(rows):
+    out = []
+    for r in rows:
+        if not cells.open_measured(r):
+            continue
+        points = [[p["offered_rps"], p["latency_s"]["p50"], p["latency_s"]["p99"],
+                   p["predicted_p50_s"]] for p in r["open_points"]]
+        out.append({"label": short_label(r, 44), "capacity": r["open_knee"]["capacity_rps"],
+                    "points": points})
+    return out
+
+
+DATA = {"open": _open_data, "rate": _rate_data, "sweep": _sweep_data, "latency": _latency_data,
         "per-second": _per_second_data, "probe": _probe_data}
 
 
@@ -268,7 +280,7 @@ def _latency_chart(data):
     return figure
 
 
-def _panels(count: int, columns: int, height: float, top: float = 0.25):
+def _panels(count: int, columns: int, height: float, top: float = 0.25, sharex: bool = True):
     """A grid of small panels, laid out by hand (the constrained layout engine takes most
     of the drawing time with a dozen panels): margins in inches, kept for any row count."""
     rows = math.ceil(count / columns)
@@ -277,7 +289,7 @@ def _panels(count: int, columns: int, height: float, top: float = 0.25):
     figure.subplots_adjust(left=0.75 / WIDTH, right=1 - 0.15 / WIDTH, top=1 - top / total,
                            bottom=0.55 / total, hspace=0.55 / (height - 0.55),
                            wspace=0.9 / ((WIDTH - 0.9) / columns - 0.9))
-    grid = figure.subplots(rows, columns, squeeze=False, sharex=True)
+    grid = figure.subplots(rows, columns, squeeze=False, sharex=sharex)
     for axes in grid.flat[count:]:
         axes.set_visible(False)
     return figure, list(grid.flat[:count])
@@ -324,5 +336,45 @@ def _probe_chart(data):
     return figure
 
 
-DRAW = {"rate": _rate_chart, "sweep": _sweep_chart, "latency": _latency_chart,
+def _open_chart(data):
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    figure, panels = _panels(len(data), 2, 1.9, top=0.6, sharex=False)
+    for axes, d in zip(panels, data):
+        rates = [p[0] for p in d["points"]]
+        for index, colour, name in ((1, BAR, "p50"), (2, MODEL, "p99")):
+            shown = [(p[0], p[index]) for p in d["points"] if p[index]]
+            if shown:
+                axes.plot(*zip(*shown), marker="o", color=colour, linewidth=1.5,
+                          label=f"measured {name}")
+        model = [(p[0], p[3]) for p in d["points"] if p[3]]
+        if model:
+            axes.plot(*zip(*model), linestyle="--", color="#555", linewidth=1,
+                      label="the model's p50")
+        if d["capacity"] and d["capacity"] <= 1.5 * max(rates):
+            axes.axvline(d["capacity"], color=SHADE, linewidth=1.5,
+                         label="modelled capacity")
+        axes.set_yscale("log")
+        # at least a factor of 4 in view, so that a flat line looks flat
+        values = [v for p in d["points"] for v in p[1:] if v]
+        low, high = min(values), max(values)
+        axes.set_ylim(low * 0.8, max(high * 1.25, low * 4))
+        axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v)))
+        axes.yaxis.set_minor_formatter(NullFormatter())
+        axes.set_title(d["label"], fontsize="small")
+        axes.tick_params(labelsize="x-small")
+        axes.grid(alpha=0.3)
+    handles = {}
+    for axes in panels:
+        for handle, label in zip(*axes.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    if handles:
+        figure.legend(handles.values(), handles.keys(), loc="upper center", ncols=4,
+                      fontsize="small", frameon=False)
+    figure.supxlabel("offered requests per second", fontsize="small", y=0.02)
+    figure.supylabel("latency (log scale)", fontsize="small", x=0.01)
+    return figure
+
+
+DRAW = {"open": _open_chart, "rate": _rate_chart, "sweep": _sweep_chart, "latency": _latency_chart,
         "per-second": _per_second_chart, "probe": _probe_chart}

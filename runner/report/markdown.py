@@ -49,7 +49,7 @@ def chart_path(suite: str, name: str) -> str:
 
 def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
     suite = view.suite_name(run, cases)
-    sections = [{"name": s.name, "title": s.title, "wrk": s.wrk, "lead": s.lead,
+    sections = [{"name": s.name, "title": s.title, "type": s.type, "wrk": s.wrk, "lead": s.lead,
                  "verdict": render_table(s.verdict), "notes": s.verdict.notes,
                  "tables": [{"title": t.title, "text": render_table(t)} for t in s.tables],
                  "servers": s.servers,

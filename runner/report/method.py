@@ -46,13 +46,14 @@ PYPERF = ("pyperf, \"Analyze benchmark results\"",
 
 def _measuring(repeats: int, warmup: float | None) -> Part:
     if repeats:
-        first = (f"Each case is measured {repeats} times, each time on a fresh server; the "
-                 "tables show the median of the repeats. The conformance request warms each "
-                 "server up; an endpoint answering in under 50 ms is then also loaded for "
+        first = (f"Each case is measured up to {repeats} times, each time on a fresh server; "
+                 "the tables show the median of the repeats. Where the suite says so, a case "
+                 "whose first two repeats' steady rates agree within the suite's bound (1 % in "
+                 "the reference suites) is not measured a third time: a third fresh server "
+                 "would only confirm them. The conformance request warms each server up; an "
+                 "endpoint answering in under 50 ms is then also loaded for "
                  + (f"{format_seconds(warmup)}" if warmup else "a short while")
-                 + " at one connection per wrk thread, a warm-up whose results are discarded "
-                 "(against a slower endpoint a warm-up load would leave queued work behind "
-                 "for the measurement).")
+                 + " at one connection per wrk thread, a warm-up whose results are discarded.")
     else:
         first = "No case of this run has a measured repeat yet."
     return Part("Measuring", [
@@ -62,11 +63,21 @@ def _measuring(repeats: int, warmup: float | None) -> Part:
         "still hold queued requests from the last one.",
         "Before measuring, the endpoint is checked: status 200, the JSON shape, proof that "
         "the work was done, and for sleeps that one request alone takes at least the "
-        "requested time. The same requests give the model its service time: the sleep's "
-        "own request, or for other kinds the median of up to 7 further requests to the warm "
-        "server (only one when it takes 50 ms or more). A case that fails the check is not "
-        "measured; its row shows the reason. n/a means the implementation does not serve that endpoint kind (it says so "
+        "requested time. A case that fails the check is not measured; its row shows the "
+        "reason. n/a means the implementation does not serve that endpoint kind (it says so "
         "in its impl.yaml); it is not a failure.",
+        "Then a calibration on the same server gives the model its inputs. First the runner "
+        "waits until the server's process tree is settled (the same processes, under 5 % of "
+        "a core): a server answers as soon as one worker is up, and gunicorn's other "
+        "workers, still booting, would get no connection for the whole run (the kernel "
+        "keeps a connection on the worker that accepted it; measured: gthread with 5 "
+        "workers loaded at once put all 100 connections on one worker and served 39 req/s, "
+        "settled it spread them 54/27/12/4/3 and served 184). Then one connection alone "
+        "for 1 s: its median latency is the service time s. Then two connections per core "
+        "for up to 2 s: the server tree's CPU seconds per request are the CPU demand d (a "
+        "runtime that spins while it waits for the next request spends more CPU per request "
+        "on one connection than on a busy server). A request slower than 0.5 s is "
+        "calibrated by one more single request instead.",
     ], [])
 
 
@@ -102,28 +113,32 @@ COLUMNS = Part("The columns", [
 
 
 MODEL = Part("The model", [
-    "Each row of a load scenario is set beside what Little's law predicts. A closed-loop "
-    "load generator holds c connections open; one request alone takes s seconds (the "
-    "service time: one request to the fresh server before the run, median over repeats); "
-    "the server configuration can have at most K requests in service at once. In steady "
-    "state the throughput cannot exceed the ceiling X = min(c, K) / s, and once requests "
-    "queue, the expected mean latency is R = c / X (L = λW with L = c requests in the "
-    "system). The bottleneck column names the limit that sets K.",
-    "K by configuration: waiting with await on an event loop: c (every connection waits at "
-    "once); a FastAPI def endpoint: the thread limiter's tokens (40) × workers; "
-    "run_in_executor(None, ...): the default executor's threads, min(32, cores + 4), × "
-    "workers; a blocking call inside async def: 1 × workers; Flask's threaded development "
-    "server and Go's net/http: c; Flask single-threaded: 1; gunicorn sync: workers; gthread: "
-    "workers × threads. For CPU work K is how many requests can compute at once: one core "
-    "per Python process (the GIL), the process pool's size, GOMAXPROCS, and never more than "
-    "the machine's cores, which the server shares with wrk. The sizes are read from each "
-    "server's /info at run time (thread_limiter_tokens, default_executor_workers, "
-    "process_pool_workers, gomaxprocs, cpu_count), not typed in.",
+    "Each row of a load scenario is set beside what Little's law and the cores allow, "
+    "computed only from what its implementation declares and its server reports: no "
+    "framework is special-cased. A closed-loop load generator holds c connections open; one "
+    "request alone takes s seconds (the calibration's service time, median over repeats); "
+    "the configuration can have at most K requests in service at once; their CPU work can "
+    "use at most P cores, each request costing d CPU seconds. The ceiling is X = min(K / s, "
+    "P / d), and once requests queue the expected mean latency is R = c / X (L = λW with "
+    "L = c requests in the system). The why column names the limit that binds.",
+    "K and P come from declarations. Each server says how a worker admits requests (an "
+    "event loop, a thread or task per request: every connection it holds; a fixed number "
+    "of threads), each endpoint where its work runs: on the event loop without blocking it "
+    "(K = every admitted connection), blocking it (K = 1 per worker), on the request's own "
+    "thread or task, or in a named pool whose size the server reports in /info (anyio's "
+    "thread limiter, asyncio's default executor, a process pool, a worker-threads pool), "
+    "and whether a lock per process serialises CPU work there (CPython's GIL: one core per "
+    "process; a process pool's processes each have their own). P is also at most the "
+    "cores left beside wrk (the machine's cores minus the cores wrk was measured to use) "
+    "and the runtime's parallelism where it reports one (Go's GOMAXPROCS). With several "
+    "workers K is summed over them from the connections each held, sampled while wrk ran: "
+    "a worker with fewer connections than its limit leaves the rest unused.",
     f"efficiency = steady req/s / ceiling. A row outside {EFFICIENCY_BAND[0]:.2f}–"
-    f"{EFFICIENCY_BAND[1]:.2f} is flagged ⚠: the named limit does not explain the "
-    "measurement (another limit binds, or the service time changed under load). hello and "
-    "the large-JSON kinds have no model: their cost is per-request overhead that a single "
-    "request alone does not measure.",
+    f"{EFFICIENCY_BAND[1]:.2f} is flagged ⚠ with the measured fact that explains the gap: "
+    "threads contending for one process-wide lock (how many, and the lock's switch "
+    "interval), a request's CPU cost under load against alone, the cores the server "
+    "actually used; or \"unexplained\". hello and the large-JSON kinds have no model: "
+    "their cost is per-request overhead that a single request alone does not predict.",
     "A finite run undercounts. wrk counts a request only when it completes: a closed-loop "
     "run of d seconds with mean latency R sees its first completions only after about R, "
     "and the requests still queued when wrk stops never complete, so they count neither in "
@@ -131,6 +146,31 @@ MODEL = Part("The model", [
     "duration is flagged ⚠: its req/s is low and its latency columns describe only the "
     "early requests that got through.",
 ], [LITTLE])
+
+
+OPEN = Part("Closed and open load", [
+    "wrk runs a closed loop: each connection sends its next request only after the "
+    "previous answer. At saturation its latency measures the queue wrk itself builds, and "
+    "a stalled server simply receives fewer requests, so the stall is never measured "
+    "(coordinated omission). An open scenario asks the other question: with requests "
+    "arriving at a fixed rate whatever the server does, what latency does each pattern "
+    "give, and at which rate does it fall over?",
+    "vegeta (a constant-rate generator, pinned version recorded with every run) sends each "
+    "rate for a fixed time to one fresh, calibrated server and waits for every answer. "
+    "Each request's latency counts from its intended send time (start + seq / rate), so a "
+    "generator that fell behind cannot hide the server's slowness; a rate whose requests "
+    "left more than 10 ms late (p99) is flagged as not held. Requests still in flight when "
+    "sending stopped are counted; answers that time out are errors. Every answer's body "
+    "is checked for its proof of work.",
+    "The capacity μ is the model's ceiling without a connection bound (an open load opens "
+    "as many as requests are in flight). Below it a request waits for nothing but its own "
+    "service: p50 ≈ s. Above it the backlog grows by (λ − μ) requests a second, so a "
+    "request arriving t seconds in waits about (λ − μ) t / μ: the model's p50 is "
+    "s + (λ − μ) T / (2μ) and its max s + (λ − μ) T / μ for a rate held T seconds. The "
+    "offered rates are fractions of each row's capacity (capped; a row whose capacity is "
+    "beyond the cap, or unknown, is offered fractions of the cap); the knee, the highest "
+    "rate whose p99 stays within the scenario's multiple of s, is set beside μ.",
+], [])
 
 
 LIMITS = Part("Where the limits come from", [
@@ -227,8 +267,9 @@ def _cross_check(checked: int, disagreed: int) -> Part:
 
 
 def method_parts(repeats: int, warmup: float | None, interference: bool,
-                 checks: tuple[int, int] = (0, 0)) -> list[Part]:
-    """The method's parts; the interference part only where the run has such scenarios."""
+                 checks: tuple[int, int] = (0, 0), open_load: bool = False) -> list[Part]:
+    """The method's parts; the interference and open parts only where the run has such
+    scenarios."""
     parts = [_measuring(repeats, warmup), COLUMNS, MODEL, LIMITS, RESOURCES,
              _cross_check(*checks)]
-    return parts + [INTERFERENCE] if interference else parts
+    return parts + [INTERFERENCE] * interference + [OPEN] * open_load

@@ -13,7 +13,7 @@ import re
 
 from ..kinds import KINDS
 from ..stats import median_or_none, summarize
-from . import describe, measures
+from . import describe, measures, openload
 
 LATENCY_KEYS = ("mean", "p50", "p75", "p90", "p99", "max")
 # wrk's counter names -> report column suffixes; wrk's "status" counts non-2xx/3xx answers
@@ -32,7 +32,8 @@ COLUMNS = (["scenario", "title", "type", "impl", "server_label", "kind", "params
            + [f"err_{name}" for name in ERROR_KEYS.values()]
            + MODEL + RESOURCES + PROBE + ["per_second", "note", "id", "label", "server_text",
                                           "server_type", "workers", "session", "checks",
-                                          "wrk_duration_s", "heavy_requests"])
+                                          "wrk_duration_s", "heavy_requests", "open_knee",
+                                          "open_points"])
 FLOATS = (["duration_s", "service_s", "steady_rps", "ceiling_rps", "model_latency_s",
            "efficiency", "good_rps", "cpu_s", "req_per_cpu_s", "rss_peak_bytes", "wrk_cores"]
           + [f"probe_{key}" for key in measures.PROBE_KEYS])
@@ -68,6 +69,8 @@ def compute_row(data: dict) -> dict:
         "per_second": list(measured[0].get("per_second") or []) if measured else None,
         **measures.model_columns(data, runs), **measures.resource_columns(data, runs),
         **measures.probe_columns(data, runs),
+        "open_knee": openload.knee(data) if case.get("type") == "open" else None,
+        "open_points": openload.points(data) if case.get("type") == "open" else None,
     }
     for key in LATENCY_KEYS:
         row[f"lat_{'avg' if key == 'mean' else key}"] = median_or_none(

@@ -93,6 +93,11 @@ def environment_block(run: dict, cases: list[dict]) -> Environment:
 def chart_specs(scenario: str, kind: str = "load", sweep: bool = False,
                 modelled: bool = True) -> list[Chart]:
     """The charts of a scenario of type `kind` (load or interference), in page order."""
+    if kind == "open":
+        return [Chart(f"{scenario}-open", "p50 and p99 latency against the offered rate, one "
+                                          "panel per configuration (log latency axis); "
+                                          "dashed: the model's p50; vertical line: the "
+                                          "modelled capacity")]
     if kind == "interference":
         return [Chart(f"{scenario}-probe", "the probe's answers per second (first repeat), "
                                            "one panel per heavy endpoint; shaded: the seconds "
@@ -109,8 +114,11 @@ def chart_specs(scenario: str, kind: str = "load", sweep: bool = False,
 
 
 def scenario_type(rows: list[dict]) -> str:
-    """A scenario's type from its rows (table.compute_rows): load or interference."""
-    return "interference" if any(r["type"] == "interference" for r in rows) else "load"
+    """A scenario's type from its rows (table.compute_rows): load, interference or open."""
+    for kind in ("interference", "open"):
+        if any(r["type"] == kind for r in rows):
+            return kind
+    return "load"
 
 
 def is_sweep(rows: list[dict]) -> bool:
@@ -127,7 +135,7 @@ def _wrk_settings(cases: list[dict]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for data in cases:
         settings = data.get("wrk")
-        if isinstance(settings, dict):
+        if isinstance(settings, dict) and (data.get("case") or {}).get("type") != "open":
             names = found.setdefault((data.get("case") or {}).get("scenario"), [])
             if format_wrk(settings) not in names:
                 names.append(format_wrk(settings))
@@ -162,6 +170,26 @@ def _probe_lead(cases: list[dict], rows: list[dict], scenario: str) -> list[str]
                f"the heavy load runs from {before:g} s to {before + during:g} s")
         return [f"Probe: GET {probe.get('path') or '/hello'} from one connection for the "
                 f"whole {total:g} s window; {ran}."]
+    return []
+
+
+def _open_lead(cases: list[dict], scenario: str) -> list[str]:
+    """How the open load ran."""
+    for data in cases:
+        case = data.get("case") or {}
+        settings = case.get("open")
+        if case.get("scenario") != scenario or not isinstance(settings, dict):
+            continue
+        rates = (f"{', '.join(f'{r:g}' for r in settings['of_capacity'])} times each row's "
+                 f"modelled capacity (at most {settings['max_rate']:g}/s)"
+                 if settings.get("of_capacity") else
+                 f"{', '.join(f'{r:g}' for r in settings['per_second'])} requests per second")
+        return [f"Open load: vegeta sends requests at a fixed rate whatever the server does, "
+                f"{settings['duration']:g} s at each of {rates}, on one fresh server per row, "
+                f"and waits for every answer (timeout {settings['timeout']:g} s). Latency "
+                "counts from each request's intended send time. The knee is the highest "
+                f"rate whose p99 stays within {settings['knee']:g} times the service time; a "
+                "row stops after the first rate past it."]
     return []
 
 
@@ -209,7 +237,11 @@ def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
     for name in dict.fromkeys(r["scenario"] for r in rows):
         part = [r for r in rows if r["scenario"] == name]
         kind = scenario_type(part)
-        if kind == "interference":
+        if kind == "open":
+            verdict = cells.open_verdict_table(part, 0)
+            details = [cells.open_points_table(part)]
+            lead = _open_lead(cases, str(name))
+        elif kind == "interference":
             verdict = cells.probe_verdict_table(part, 0)
             details = [cells.probe_table(part)]
             lead = _probe_lead(cases, part, str(name))
@@ -271,6 +303,6 @@ def method(run: dict, cases: list[dict]) -> list[Part]:
     """The method section; repeats and warm-up from the stored suite if present."""
     facts = suite_facts(run)
     repeats = facts.get("repeats") or max((len(c.get("runs") or []) for c in cases), default=0)
-    interference = any((c.get("case") or {}).get("type") == "interference" for c in cases)
-    return method_parts(repeats, facts.get("warmup"), interference,
-                        describe.checked_runs(cases))
+    types = {(c.get("case") or {}).get("type") for c in cases}
+    return method_parts(repeats, facts.get("warmup"), "interference" in types,
+                        describe.checked_runs(cases), "open" in types)
