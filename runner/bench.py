@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import vegeta
 from .calibrate import DEMAND_S, calibrate
 from .openbench import OpenFailed, measure_open
 from .check import check_answer
@@ -530,6 +531,8 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
               repo: Path, console, resume: bool = False) -> list[dict]:
     used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
     check_tools(used, pinning=suite.suite.pinning is not None)
+    if any(c.type == "open" and c.available for c in cases) and vegeta.binary() is None:
+        raise BenchError(str(vegeta.VegetaMissing()))
     check_open_files(suite, cases)
     warnings, errors = method_checks(cases, os.cpu_count() or 1)
     if errors:

@@ -44,6 +44,10 @@ class Attack:
 
 
 def binary() -> str | None:
+    """CONCBENCH_VEGETA if set (a path), else the pinned one setup installed, else PATH's."""
+    explicit = os.environ.get("CONCBENCH_VEGETA")
+    if explicit:
+        return explicit if Path(explicit).is_file() else None
     local = REPO / ".tools" / "bin" / "vegeta"
     return str(local) if local.exists() else shutil.which("vegeta")
 

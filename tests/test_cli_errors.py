@@ -42,6 +42,21 @@ def test_missing_wrk_says_how_to_install(tmp_path, fake_impls):
     assert not (tmp_path / "raw").exists()
 
 
+def test_missing_vegeta_says_how_to_install(tmp_path, fake_impls):
+    suite = tmp_path / "s.yaml"
+    suite.write_text("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"
+                     "targets: [{impl: alpha, servers: [main]}]\n"
+                     "scenarios: [{name: open, type: open, kinds: [hello],\n"
+                     "             rates: {per_second: [10]}}]\n")
+    env = {**os.environ, "CONCBENCH_VEGETA": str(tmp_path / "no-vegeta")}
+    done = runner("bench", str(suite), "--impls", str(fake_impls), "--raw-dir", str(tmp_path / "raw"),
+                  env=env)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("error: vegeta not found: install it with `./just setup` (go "
+                                   "install github.com/tsenart/vegeta/v12@v12.13.0 into .tools/bin)")
+    assert not (tmp_path / "raw").exists()
+
+
 def test_missing_go_says_how_to_install(tmp_path, fake_impls):
     manifest = fake_impls / "alpha" / "impl.yaml"
     manifest.write_text(manifest.read_text().replace("setup: []", "setup: [[go, build, -o, bin/server, .]]"))

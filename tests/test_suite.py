@@ -92,6 +92,16 @@ BAD_SUITES = [
      "s.yaml:1: wrk.duration: expected whole seconds (wrk reads -d and --timeout as integers)"),
     ("- just a list\n", "s.yaml: expected a mapping with keys wrk, targets and scenarios"),
     (GOOD.replace("  - name: hello", "  - name: sleep"), "s.yaml:12: scenarios[1].name: duplicate scenario name 'sleep'"),
+    # open scenarios (vegeta at fixed rates)
+    (GOOD.replace("    params: {ms: 100}", "    params: {ms: 100}\n    type: open"),
+     "s.yaml:9: scenarios[0]: rates is for scenarios of type open, and they need it"),
+    (GOOD.replace("    params: {ms: 100}", "    params: {ms: 100}\n    rates: {per_second: [5]}"),
+     "s.yaml:9: scenarios[0]: rates is for scenarios of type open, and they need it"),
+    (GOOD.replace("    params: {ms: 100}",
+                  "    params: {ms: 100}\n    type: open\n    rates: {per_second: [5], of_capacity: [1]}"),
+     "s.yaml:13: scenarios[0].rates: expected exactly one of of_capacity"),
+    (GOOD.replace("    params: {ms: 100}", "    params: {ms: 100}\n    type: open\n    rates: {of_capacity: [0]}"),
+     "s.yaml:13: scenarios[0].rates.of_capacity[0]: Input should be greater than 0"),
 ]
 
 
