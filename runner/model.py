@@ -61,7 +61,7 @@ class Facts:
     """What was measured or reported for one row.
 
     `split`: connections each worker process held (None: assume an even split);
-    `cores_left`: the machine's cores minus what the load generator used;
+    `cores_left`: the machine's cores minus what the load generator and the runner used;
     `cpu_demand_s`: CPU seconds one request costs (None: the cores bound is not applied).
     """
     connections: int
@@ -169,7 +169,7 @@ def _cores_limit(execution: Execution, server: Server, facts: Facts, parallel: f
                  usable: int) -> str:
     """What caps the cores the work can use, in words."""
     left = facts.cores_left if facts.cores_left is not None else facts.cores
-    beside = f"{left:.2g} of {facts.cores} cores left beside the load generator"
+    beside = f"{left:.2g} of {facts.cores} cores left beside the load generator and the runner"
     if usable >= left:
         return f"cores: {beside}"
     workers = f" x {_plural(server.workers, 'worker')}"

@@ -93,7 +93,7 @@ def test_cpu_ceilings(execution, server, parallelism, parallel, bottleneck):
 def test_cores_left_beside_the_load_generator_bound_cpu_work():
     p = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001, left=1.6))
     assert p.bound == "cores" and p.ceiling_rps == pytest.approx(1600)
-    assert p.bottleneck == "cores: 1.6 of 2 cores left beside the load generator"
+    assert p.bottleneck == "cores: 1.6 of 2 cores left beside the load generator and the runner"
 
 
 def test_a_wait_without_cpu_demand_has_no_cores_bound():

@@ -65,8 +65,10 @@ def cores_of(data: dict) -> int | None:
 
 
 def wrk_cores(runs: list[dict]) -> float | None:
-    """Cores the load generator used during the load, median of runs."""
-    return median_or_none([res["wrk_cpu_s"] / res["wall_s"] for run in runs
+    """Cores the load generator and the runner's own sampler used during the load, median
+    of runs (the runner's share where it was recorded)."""
+    return median_or_none([(res["wrk_cpu_s"] + (res.get("runner_cpu_s") or 0)) / res["wall_s"]
+                           for run in runs
                            if (res := run.get("resources") or {}).get("wall_s")
                            and res.get("wrk_cpu_s") is not None])
 

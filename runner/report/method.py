@@ -129,7 +129,8 @@ MODEL = Part("The model", [
     "thread limiter, asyncio's default executor, a process pool, a worker-threads pool), "
     "and whether a lock per process serialises CPU work there (CPython's GIL: one core per "
     "process; a process pool's processes each have their own). P is also at most the "
-    "cores left beside wrk (the machine's cores minus the cores wrk was measured to use) "
+    "cores left beside wrk and the runner (the machine's cores minus the cores wrk and the "
+    "runner's own sampler were measured to use) "
     "and the runtime's parallelism where it reports one (Go's GOMAXPROCS). With several "
     "workers K is summed over them from the connections each held, sampled while wrk ran: "
     "a worker with fewer connections than its limit leaves the rest unused.",
