@@ -446,7 +446,8 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
             return record
         record["info"] = run.pop("info")
         record["runs"].append(run)
-        agree = agreeing_repeats(record["runs"], suite.suite.stop_when_agree)
+        agree = (agreeing_repeats(record["runs"], suite.suite.stop_when_agree)
+                 if repeats > 2 else None)
         if agree:
             record["stopped_early"] = agree
         record["status"] = "ok" if repeat == repeats - 1 or agree else "running"

@@ -292,7 +292,7 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
                                            if interval else ""))
     if under and alone and abs(under / alone - 1) > 0.1:
         facts.append(f"a request cost {under * 1000:.3g} ms of CPU under load against "
-                     f"{alone * 1000:.3g} ms alone ({under / alone - 1:+.0%})")
+                     f"{alone * 1000:.3g} ms in calibration ({under / alone - 1:+.0%})")
     if prediction.bound == "cores" and used is not None and prediction.parallel:
         share = used / prediction.parallel
         if abs(share - 1) > 0.1:

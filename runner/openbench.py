@@ -59,9 +59,15 @@ def offered_rates(settings: dict, capacity_rps: float | None) -> tuple[list[floa
     return rates, relative
 
 
+# scheduling jitter of a few milliseconds is no saturation, however short the service time
+KNEE_SLACK_S = 0.020
+
+
 def saturated(point: dict, service_s: float, knee: float) -> bool:
+    """p99 beyond `knee` times the service time (plus 20 ms of slack), or most answers lost."""
     p99 = point["latency_s"]["p99"]
-    return p99 is None or p99 > knee * service_s or point["ok"] < 0.5 * point["requests"]
+    return (p99 is None or p99 > knee * service_s + KNEE_SLACK_S
+            or point["ok"] < 0.5 * point["requests"])
 
 
 def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs: Path,

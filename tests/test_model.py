@@ -134,7 +134,7 @@ def test_diagnose_names_the_measured_cause():
     cause = diagnose(contended, 0.77, {"cpu_per_request_s": 0.046, "cpu_demand_s": 0.0373,
                                        "server_cores": 1.0, "switch_interval_s": 0.005})
     assert cause == ("40 runnable threads share one process-wide lock (switch interval 5 ms); "
-                     "a request cost 46 ms of CPU under load against 37.3 ms alone (+23%)")
+                     "a request cost 46 ms of CPU under load against 37.3 ms in calibration (+23%)")
     idle = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001))
     assert "the server used 1.20 cores of the 2" in diagnose(idle, 0.6, {"server_cores": 1.2})
     assert diagnose(idle, 0.8, {}) == "unexplained"

@@ -7,6 +7,7 @@ over a case file as stored (docs/formats.md).
 """
 
 from ..model import open_latency
+from ..openbench import saturated
 
 # a knee within this band of the capacity agrees with the model (the rates are a grid:
 # with fractions 0.8, 0.95, 1.1 of the capacity a right model puts the knee at 0.95)
@@ -50,12 +51,10 @@ def knee(data: dict) -> dict:
     capacity = (run.get("capacity") or {}).get("rps")
     held = None
     first_bad = None
+    bad_point = None
     for point in run["points"]:
-        p99 = point["latency_s"]["p99"]
-        fine = (p99 is not None and service and p99 <= factor * service
-                and point["ok"] >= 0.5 * point["requests"])
-        if not fine:
-            first_bad = point["offered_rps"]
+        if not service or saturated(point, service, factor):
+            first_bad, bad_point = point["offered_rps"], point
             break
         held = point["offered_rps"]
     tried = run["points"][-1]["offered_rps"]
@@ -68,7 +67,7 @@ def knee(data: dict) -> dict:
     ratio = held / capacity if held and capacity and first_bad is not None else None
     agrees = ratio is not None and KNEE_BAND[0] <= ratio <= KNEE_BAND[1]
     if ratio is not None and not agrees:
-        verdict += f"; the knee is {ratio:.2f} x the modelled capacity"
+        verdict += f"; the knee is {ratio:.2f} x the modelled capacity: {_cores_at(bad_point)}"
     elif first_bad is None and capacity and capacity <= tried:
         verdict += f", above the modelled capacity {capacity:.3g}/s"
     not_held = [p["offered_rps"] for p in run["points"] if not p.get("held_rate", True)]
@@ -79,3 +78,15 @@ def knee(data: dict) -> dict:
             "capacity_rps": capacity, "bottleneck": (run.get("capacity") or {}).get("bottleneck"),
             "ratio": ratio, "agrees": agrees, "verdict": verdict,
             "relative_to": (run.get("capacity") or {}).get("rates_relative_to")}
+
+
+def _cores_at(point: dict) -> str:
+    """What the server and the load generator used at a saturating rate, in words."""
+    res = point.get("resources") or {}
+    wall = res.get("wall_s")
+    if not wall:
+        return "unexplained"
+    server = (res.get("server_cpu_s") or 0) / wall
+    beside = ((res.get("wrk_cpu_s") or 0) + (res.get("runner_cpu_s") or 0)) / wall
+    return (f"at {point['offered_rps']:g}/s the server used {server:.2f} cores, vegeta and the "
+            f"runner {beside:.2f}")
