@@ -794,3 +794,16 @@ def test_readme_and_the_reference_report_agree():
     for line in readme.summary(run, cases).splitlines()[2:]:
         if line.startswith("|"):
             assert line.split("|")[2].strip() in report  # each server as the report names it
+
+
+def test_two_endpoints_said_the_same_way_are_told_apart_by_their_kind(stored):
+    from runner.report.table import compute_rows
+    _, cases = stored
+    (sync,) = [c for c in cases if c["case"]["id"] == "sleep/python-fastapi/uvicorn/sync_sleep"]
+    twin = json.loads(json.dumps(sync))
+    twin["case"].update(kind="executor_sleep", id="sleep/python-fastapi/uvicorn/executor_sleep")
+    rows = {r["kind"]: r["label"] for r in compute_rows([sync, twin])}
+    label = sync["case"]["label"]
+    assert rows == {"sync_sleep": f"{label} (sync_sleep)",
+                    "executor_sleep": f"{label} (executor_sleep)"}
+    assert [r["label"] for r in compute_rows([sync])] == [label]

@@ -107,6 +107,15 @@ def compute_rows(cases: list[dict]) -> list[dict]:
         row = compute_row(data)
         row["session"] = describe.session_of(data, found)
         rows.append(row)
+    # two endpoints an implementation says the same way (Go's time.Sleep serves both
+    # waits) are told apart by their kind
+    names: dict[tuple, int] = {}
+    for row in rows:
+        key = (row["scenario"], row["impl"], row["server_label"], row["label"])
+        names[key] = names.get(key, 0) + 1
+    for row in rows:
+        if names[(row["scenario"], row["impl"], row["server_label"], row["label"])] > 1:
+            row["label"] = f"{row['label']} ({row['kind']})"
     scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
     rows.sort(key=lambda r: (scenarios.index(r["scenario"]), _natural(r["impl"]),
                              _natural(r["server_label"]), _kind_order(r["kind"]),
