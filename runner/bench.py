@@ -32,7 +32,7 @@ from .model import Execution, Server as ModelServer, plan_warnings, steady_state
 from .procs import (ServerFailed, free_port, http_get, log_tail, run_owned, start_server,
                     stop_server, port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
-from .results import FORMAT, VERSION, case_file, write_json
+from .results import FORMAT, RUN_FORMAT, VERSION, case_file, case_slug, write_json
 from .suite import Case, LoadedSuite, Suite
 from .wrk import run_wrk
 from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
@@ -297,7 +297,7 @@ def _require_completions(lua: dict, duration_s: float, what: str) -> None:
 
 def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index: int) -> dict:
     """One measurement on a fresh server: start, check, warm up, wrk, stop."""
-    slug = case.id.replace("/", "__")
+    slug = case_slug(case.id)
     logs = work_dir / "logs"
     log_path = logs / f"{slug}.r{index}.log"
     started_at = utc_now()
@@ -403,7 +403,7 @@ def _interfere(case: Case, server, url: str, prefix: Path, cpus: str | None):
 def verify_case(case: Case, impl: Impl, work_dir: Path,
                 ready_timeout_s: float) -> tuple[str | None, float | None]:
     """Conformance only: (reason it failed or None, seconds the checked request took)."""
-    log_path = work_dir / (case.id.replace("/", "__") + ".verify.log")
+    log_path = work_dir / (case_slug(case.id) + ".verify.log")
     try:
         with checked_server(case, impl, log_path, ready_timeout_s) as (_, _, elapsed):
             return None, elapsed
@@ -525,7 +525,7 @@ def _read_run(path: Path) -> dict | None:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("format") == "concbench.run" else None
+    return data if isinstance(data, dict) and data.get("format") == RUN_FORMAT else None
 
 
 def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run_dir: Path,
@@ -566,7 +566,7 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
         previous["cases"] = [c.id for c in cases]
         write_json(run_path, previous)
     else:
-        write_json(run_path, {"format": "concbench.run", "version": VERSION, "suite": suite.name,
+        write_json(run_path, {"format": RUN_FORMAT, "version": VERSION, "suite": suite.name,
                               "run_id": run_id, "suite_file": portable([suite.file], repo)[0],
                               "suite_text": suite.text,
                               "environment": environment, "cases": [c.id for c in cases],

@@ -13,11 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import BenchError
+from ..results import FORMAT as CASE_FORMAT, RUN_FORMAT, VERSIONS
 from . import charts, html, markdown, readme, view
 
-CASE_FORMAT = "concbench.case"
-RUN_FORMAT = "concbench.run"
-VERSIONS = {1}
 STATUSES = {"ok", "failed", "na"}
 RUN_ID = re.compile(r"\d{8}T\d{6}Z")
 
