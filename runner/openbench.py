@@ -33,7 +33,12 @@ def capacity(case: Case, info: dict, calibration: dict, cores: int) -> tuple[flo
         return None, "no model: no declaration or no calibration"
     execution = Execution(**case.execution)
     server = Server(case.concurrency, case.workers, case.threads)
-    facts = Facts(1, service_s, cores, None, busy_demand(calibration), pools_from_info(info),
+    # at rates near its capacity an open load has few requests in flight: the cheaper of
+    # one connection alone and two per core is what a request costs there
+    demand = busy_demand(calibration)
+    if demand and calibration.get("cpu_alone_s"):
+        demand = min(demand, calibration["cpu_alone_s"])
+    facts = Facts(1, service_s, cores, None, demand, pools_from_info(info),
                   info.get("parallelism"))
     try:
         found = open_capacity(execution, server, facts)

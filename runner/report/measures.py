@@ -39,14 +39,14 @@ def _calibration(run: dict) -> dict:
 
 
 def service_time(run: dict) -> float | None:
-    """One request alone on the fresh, settled server: the calibration's median, else the
-    conformance request (`check.service_s`, or the older `latency_s`)."""
-    calibrated = _calibration(run).get("service_s")
-    if calibrated:
-        return calibrated
+    """One request alone on the fresh server: the lower of the calibration's median and the
+    conformance requests' (`check.service_s`, or the older `latency_s`). Both are requests
+    alone; a core that idles between them can run the next one slower, never faster."""
     check = run.get("check") or {}
-    value = check.get("service_s")
-    return check.get("latency_s") if value is None else value
+    checked = check.get("service_s")
+    checked = check.get("latency_s") if checked is None else checked
+    found = [v for v in (_calibration(run).get("service_s"), checked) if v]
+    return min(found) if found else None
 
 
 def calibrated(runs: list[dict]) -> bool:
@@ -121,6 +121,23 @@ def connection_split(data: dict) -> list[int] | None:
     return [int(median_or_none([s[i] for s in splits])) for i in range(len(splits[0]))]
 
 
+def contention(runs: list[dict], found: Prediction | None) -> str | None:
+    """What the load's concurrency costs each request in CPU, against one connection alone,
+    where it is more than a tenth: the overhead the CPU demand includes."""
+    if found is None or found.bound != "cores":
+        return None
+    cals = [_calibration(run) for run in runs]
+    alone = median_or_none([c.get("cpu_alone_s") for c in cals])
+    loaded = cpu_demand(runs)
+    connections = median_or_none([c.get("demand_connections") for c in cals])
+    if not alone or not loaded or not connections or loaded < 1.1 * alone:
+        return None
+    why = (f" ({found.runnable_per_process} threads share one process-wide lock)"
+           if found.runnable_per_process > 1 else "")
+    return (f"with {connections:.0f} connections a request cost {loaded / alone - 1:+.0%} CPU "
+            f"against one alone in calibration{why}")
+
+
 def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dict:
     """What diagnose() weighs against a row outside the band."""
     per_request, server_cores, p50 = [], [], []
@@ -159,6 +176,9 @@ def model_columns(data: dict, runs: list[dict]) -> dict:
         EFFICIENCY_BAND[0] <= efficiency <= EFFICIENCY_BAND[1])
     errors = sum(sum(v for v in (run["wrk"].get("errors") or {}).values() if v)
                  for run in runs)
+    overhead = contention(runs, found)
+    if overhead and bottleneck:
+        bottleneck = f"{bottleneck}; {overhead}"
     return {
         "service_s": service_s, "steady_rps": steady, "ceiling_rps": ceiling,
         "model_latency_s": found.latency_s if found else None,
