@@ -73,11 +73,12 @@ def _measuring(repeats: int, warmup: float | None) -> Part:
         "keeps a connection on the worker that accepted it; measured: gthread with 5 "
         "workers loaded at once put all 100 connections on one worker and served 39 req/s, "
         "settled it spread them 54/27/12/4/3 and served 184). Then one connection alone "
-        "for 1 s: its median latency is the service time s. Then two connections per core "
-        "for up to 2 s: the server tree's CPU seconds per request are the CPU demand d (a "
-        "runtime that spins while it waits for the next request spends more CPU per request "
-        "on one connection than on a busy server). A request slower than 0.5 s is "
-        "calibrated by one more single request instead.",
+        "for 1 s: its median latency, or the conformance requests' if lower, is the service "
+        "time s. Then two connections per core for up to 2 s: the server tree's CPU seconds "
+        "per request are the CPU demand d, on a server busy on every core without a long "
+        "queue (a runtime that spins while it waits for the next request spends more CPU per "
+        "request on one connection; the load's own connections would leave a queue behind). "
+        "A request slower than 0.5 s is calibrated by one more single request instead.",
     ], [])
 
 
