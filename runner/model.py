@@ -265,13 +265,17 @@ def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> f
     A closed-loop run sees its first completions only after one service time, and wrk's
     first and last one-second buckets are partial; both would pull the rate down.
     """
+    middle = steady_window(per_second, service_s)
+    return sum(middle) / len(middle) if middle else None
+
+
+def steady_window(per_second: list[int] | None, service_s: float | None) -> list[int] | None:
+    """The whole seconds a steady rate is counted over (None: fewer than two)."""
     if not per_second:
         return None
     skip = 1 + (int(service_s) if service_s else 0)
     middle = per_second[skip:-1]
-    if len(middle) < 2:
-        return None
-    return sum(middle) / len(middle)
+    return middle if len(middle) >= 2 else None
 
 
 def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
@@ -279,10 +283,16 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
 
     `measured` holds what the run recorded: `cpu_per_request_s` under load, `cpu_demand_s`
     alone, `server_cores` the server tree used during the load, `switch_interval_s` of the
-    process-wide lock where the runtime reports one, `service_s` alone and `p50_s` under
-    load.
+    process-wide lock where the runtime reports one, `service_s` alone, `p50_s` under
+    load and `steady_completions`, the completions the steady rate was counted from.
     """
     facts = []
+    counted = measured.get("steady_completions")
+    if counted and abs(efficiency - 1) <= 1.5 / counted + 0.1:
+        # whole requests in whole-second buckets: one more or fewer in the window moves a
+        # slow row's rate by 1/n
+        facts.append(f"only {counted:g} completions in the steady window: one more or fewer "
+                     f"moves the rate by {1 / counted:.0%}")
     under, alone = measured.get("cpu_per_request_s"), measured.get("cpu_demand_s")
     used = measured.get("server_cores")
     if prediction.runnable_per_process > 1 and efficiency < 1:

@@ -188,3 +188,10 @@ def test_probe_timeline_lines_up_on_the_clock():
                        "after_rps": 580, "longest_wait_s": 3.2}
 
 
+
+
+def test_a_slow_row_counted_from_few_completions_says_so():
+    p = predict(Execution("loop-blocking"), Server(LOOP, 1), facts())
+    cause = diagnose(p, 0.89, {"steady_completions": 8})
+    assert cause == "only 8 completions in the steady window: one more or fewer moves the rate by 12%"
+    assert diagnose(p, 0.5, {"steady_completions": 8}) == "unexplained"

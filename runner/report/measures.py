@@ -9,7 +9,7 @@ where the stored data cannot give them, with the reason in words where a reader 
 from ..interference import align, summarize_probe
 from ..kinds import MODELLED
 from ..model import (Execution, Facts, NoModel, Prediction, Server, busy_demand, diagnose,
-                     pools_from_info, predict, steady_state_rps)
+                     pools_from_info, predict, steady_state_rps, steady_window)
 from ..stats import median_or_none
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -140,9 +140,12 @@ def contention(runs: list[dict], found: Prediction | None) -> str | None:
 
 def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dict:
     """What diagnose() weighs against a row outside the band."""
-    per_request, server_cores, p50 = [], [], []
+    per_request, server_cores, p50, counted = [], [], [], []
     for run in runs:
         res, wrk = run.get("resources") or {}, run["wrk"]
+        window = steady_window(wrk.get("per_second"), service_s)
+        if window:
+            counted.append(sum(window))
         if res.get("server_cpu_s") and wrk.get("requests"):
             per_request.append(res["server_cpu_s"] / wrk["requests"])
         if res.get("server_cpu_s") is not None and res.get("wall_s"):
@@ -150,7 +153,7 @@ def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dic
         p50.append((wrk.get("latency_s") or {}).get("p50"))
     return {"cpu_per_request_s": median_or_none(per_request), "cpu_demand_s": cpu_demand(runs),
             "server_cores": median_or_none(server_cores), "service_s": service_s,
-            "p50_s": median_or_none(p50),
+            "p50_s": median_or_none(p50), "steady_completions": median_or_none(counted),
             "switch_interval_s": (data.get("info") or {}).get("lock_switch_interval_s")}
 
 
