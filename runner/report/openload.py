@@ -60,6 +60,9 @@ def knee(data: dict) -> dict:
     tried = run["points"][-1]["offered_rps"]
     if held is None:
         verdict = f"saturated already at the lowest rate offered ({first_bad:g}/s)"
+        if capacity:
+            verdict += (f", {first_bad / capacity:.2f} x the modelled capacity: "
+                        f"{_cores_at(bad_point)}")
     elif first_bad is None:
         verdict = f"held every rate offered, up to {tried:g}/s"
     else:
@@ -88,5 +91,8 @@ def _cores_at(point: dict) -> str:
         return "unexplained"
     server = (res.get("server_cpu_s") or 0) / wall
     beside = ((res.get("wrk_cpu_s") or 0) + (res.get("runner_cpu_s") or 0)) / wall
+    split = res.get("connections_per_process") or []
+    spread = (f"; its workers held {'/'.join(map(str, split))} connections"
+              if len(split) > 1 else "")
     return (f"at {point['offered_rps']:g}/s the server used {server:.2f} cores, vegeta and the "
-            f"runner {beside:.2f}")
+            f"runner {beside:.2f}{spread}")
