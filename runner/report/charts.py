@@ -309,6 +309,17 @@ def _per_second_chart(data):
     return figure
 
 
+def _shared_legend(figure, panels, columns: int) -> None:
+    """One legend above small multiples, each label once."""
+    handles = {}
+    for axes in panels:
+        for handle, label in zip(*axes.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    if handles:
+        figure.legend(handles.values(), handles.keys(), loc="upper center", ncols=columns,
+                      fontsize="small", frameon=False)
+
+
 def _probe_chart(data):
     figure, panels = _panels(len(data), 2, 1.9, top=0.6)
     for axes, d in zip(panels, data):
@@ -324,13 +335,7 @@ def _probe_chart(data):
         axes.set_ylim(bottom=0)
         axes.tick_params(labelsize="x-small")
         axes.grid(alpha=0.3)
-    handles = {}
-    for axes in panels:
-        for handle, label in zip(*axes.get_legend_handles_labels()):
-            handles.setdefault(label, handle)
-    if handles:
-        figure.legend(handles.values(), handles.keys(), loc="upper center", ncols=2,
-                      fontsize="small", frameon=False)
+    _shared_legend(figure, panels, 2)
     figure.supxlabel("seconds since the probe started", fontsize="small", y=0.02)
     figure.supylabel("probe answers per second", fontsize="small", x=0.01)
     return figure
@@ -364,13 +369,7 @@ def _open_chart(data):
         axes.set_title(d["label"], fontsize="small")
         axes.tick_params(labelsize="x-small")
         axes.grid(alpha=0.3)
-    handles = {}
-    for axes in panels:
-        for handle, label in zip(*axes.get_legend_handles_labels()):
-            handles.setdefault(label, handle)
-    if handles:
-        figure.legend(handles.values(), handles.keys(), loc="upper center", ncols=4,
-                      fontsize="small", frameon=False)
+    _shared_legend(figure, panels, 4)
     figure.supxlabel("offered requests per second", fontsize="small", y=0.02)
     figure.supylabel("latency (log scale)", fontsize="small", x=0.01)
     return figure
