@@ -1,4 +1,4 @@
-# Concurrency benchmarks for FastAPI, Flask and Go. `./just --list` shows every recipe.
+# Concurrency benchmarks for FastAPI, Flask, Go and Node. `./just --list` shows every recipe.
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 runner := "uv run --frozen --quiet python -m runner"
@@ -7,7 +7,7 @@ runner := "uv run --frozen --quiet python -m runner"
 default:
     @just --list
 
-# install what is missing: wrk (apt-get), the runner's Python environment (uv); checks Go
+# install what is missing: wrk (apt-get), vegeta (go install, pinned), the runner's Python environment (uv); checks Go and Node
 setup:
     @scripts/setup.sh
 

@@ -1,1 +1,1 @@
-"""concbench: a concurrency benchmark suite for FastAPI, Flask and Go."""
+"""concbench: a concurrency benchmark suite for FastAPI, Flask, Go and Node."""
