@@ -32,6 +32,7 @@ from .model import Execution, Server as ModelServer, plan_warnings, steady_state
 from .procs import (ServerFailed, free_port, http_get, log_tail, run_owned, start_server,
                     stop_server, port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
+from .report.measures import service_time
 from .results import FORMAT, RUN_FORMAT, VERSION, case_file, case_slug, write_json
 from .suite import Case, LoadedSuite, Suite
 from .wrk import run_wrk
@@ -319,11 +320,10 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
                                       lambda: _checked_request(case, server.port, check_timeout))
             except OpenFailed as exc:
                 raise CaseFailed(with_log(str(exc), log_path)) from None
-            clock += [time.monotonic(), time.monotonic()]
             return {"index": index, "started_at": started_at, "server_argv": server.argv,
                     "info": info, "check": {"service_s": elapsed},
                     "timing": {"start_and_check_s": clock[1] - clock[0],
-                               "measure_s": clock[2] - clock[1]}, **opened}
+                               "measure_s": time.monotonic() - clock[1]}, **opened}
         if case.type == "interference":
             with TreeSampler(server.proc.pid, server.port) as sampler:
                 heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}", wrk_cpus)
@@ -416,7 +416,7 @@ def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) 
     return {"format": FORMAT, "version": VERSION, "suite": suite.name, "run_id": run_id,
             "case": case.record(), "wrk": case.wrk.as_record(),
             "pinning": pins.model_dump() if pins else None,
-            "repeats": case.repeats or suite.suite.repeats, "status": "running", "reason": None,
+            "repeats": case.repeats, "status": "running", "reason": None,
             "info": None, "runs": [], "environment": environment}
 
 
@@ -434,7 +434,7 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
         write_json(path, record)
         progress.line(index, f"{case.id}: FAILED ({setup_error.splitlines()[0]})")
         return record
-    repeats = case.repeats or suite.suite.repeats
+    repeats = case.repeats
     for repeat in range(repeats):
         try:
             run = measure_once(case, impl, suite.suite, run_dir, repeat)
@@ -477,10 +477,8 @@ def agreeing_repeats(runs: list[dict], within: float | None) -> str | None:
     """Why a case needs no more repeats: its first two steady rates agree within `within`."""
     if not within or len(runs) != 2 or any("wrk" not in run for run in runs):
         return None
-    rates = []
-    for run in runs:
-        service = (run.get("calibration") or {}).get("service_s") or run["check"]["service_s"]
-        rates.append(steady_state_rps(run["wrk"].get("per_second"), service) or run["wrk"]["rps"])
+    rates = [steady_state_rps(run["wrk"].get("per_second"), service_time(run)) or run["wrk"]["rps"]
+             for run in runs]
     low, high = sorted(rates)
     if high > 0 and (high - low) / high <= within:
         return f"the first two repeats agree within {within:.0%}: no third"
@@ -498,7 +496,7 @@ def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set
             continue
         if (isinstance(old, dict) and old.get("status") in ("ok", "na")
                 and old.get("case") == case.record() and old.get("wrk") == case.wrk.as_record()
-                and old.get("repeats") == (case.repeats or suite.suite.repeats)
+                and old.get("repeats") == (case.repeats)
                 and old.get("pinning") == base_record(suite, "", case, {})["pinning"]):
             done.add(case.id)
     return done
@@ -571,7 +569,7 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
                               "suite_text": suite.text,
                               "environment": environment, "cases": [c.id for c in cases],
                               "finished_at": None})
-    progress = Progress(sum(planned_seconds(c, c.repeats or suite.suite.repeats, suite.suite.warmup)
+    progress = Progress(sum(planned_seconds(c, c.repeats, suite.suite.warmup)
                             for c in todo), console, len(cases))
     console.print(f"{len(todo)} cases, about {_clock(progress.planned_s)} of measuring; "
                   f"results in {run_dir}", highlight=False)

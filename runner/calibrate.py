@@ -21,7 +21,7 @@ import time
 import psutil
 
 from .model import BUSY_CORES
-from .sampling import TreeSampler
+from .sampling import TreeSampler, cpu_seconds
 from .wrk import run_wrk
 from .wrkparse import WrkParseError, parse_wrk_json
 
@@ -44,12 +44,10 @@ def _tree(root: int) -> tuple[frozenset[int], float]:
         return frozenset(), 0.0
     pids, cpu = set(), 0.0
     for proc in procs:
-        try:
-            times = proc.cpu_times()
-        except psutil.Error:
-            continue
-        pids.add(proc.pid)
-        cpu += times.user + times.system
+        used = cpu_seconds(proc)
+        if used is not None:
+            pids.add(proc.pid)
+            cpu += used
     return frozenset(pids), cpu
 
 

@@ -11,7 +11,7 @@ import time
 import psutil
 
 
-def _cpu(proc: psutil.Process) -> float | None:
+def cpu_seconds(proc: psutil.Process) -> float | None:
     try:
         times = proc.cpu_times()
         return times.user + times.system
@@ -58,7 +58,7 @@ class TreeSampler:
 
     def __enter__(self) -> "TreeSampler":
         self._started = time.monotonic()
-        self._runner_cpu[0] = _cpu(self._runner) or 0.0
+        self._runner_cpu[0] = cpu_seconds(self._runner) or 0.0
         self._sample()  # baseline: CPU the server spent before the run is not counted
         self._thread.start()
         return self
@@ -67,7 +67,7 @@ class TreeSampler:
         self._stop.set()
         self._thread.join(timeout=5)
         self._wall = time.monotonic() - self._started
-        self._runner_cpu[1] = _cpu(self._runner) or 0.0
+        self._runner_cpu[1] = cpu_seconds(self._runner) or 0.0
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -80,7 +80,7 @@ class TreeSampler:
             procs = []
         rss = threads = alive = 0
         for proc in procs:
-            cpu = _cpu(proc)
+            cpu = cpu_seconds(proc)
             if cpu is None:
                 continue
             try:
@@ -112,7 +112,7 @@ class TreeSampler:
                     continue
             except psutil.Error:
                 continue
-            cpu = _cpu(proc)
+            cpu = cpu_seconds(proc)
             if cpu is not None:
                 self.wrk_first.setdefault(proc.pid, 0.0)  # wrk starts after the sampler
                 self.wrk_last[proc.pid] = cpu

@@ -211,7 +211,7 @@ class Case:
     before_s: float = 0.0
     after_s: float = 0.0
     open: dict | None = None         # open scenarios: OpenLoad's settings
-    repeats: int | None = None       # the scenario's own repeats, if it sets them
+    repeats: int = 1                 # fresh-server measurements: the scenario's, else the suite's
     label: str | None = None         # how a developer says the endpoint (impl.yaml)
     execution: dict | None = None    # where its work runs (manifest.execution_of)
 
@@ -339,7 +339,7 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             path=endpoint_path(kind, params),
                             note=endpoint.note if endpoint else None,
                             label=(endpoint.label or kind) if endpoint else kind,
-                            repeats=scenario.repeats,
+                            repeats=scenario.repeats or suite.repeats,
                             execution=execution_of(manifest, kind) if endpoint else None,
                             server_note=server.note,
                             wrk=wrk, available=available,

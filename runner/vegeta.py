@@ -10,7 +10,6 @@ every way out.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -75,27 +74,19 @@ def attack_argv(vegeta: str, rate: float, duration_s: float, timeout_s: float,
             "-max-body=4096", f"-targets={targets}", f"-output={output}"]
 
 
-def _run(argv: list[str], bound_s: float, stdout=subprocess.DEVNULL) -> tuple[int, str, str, bool]:
-    """(returncode, stdout, stderr, timed out) of argv, its group killed on every way out."""
+def _run(argv: list[str], bound_s: float) -> tuple[int, str, str, bool]:
+    """(returncode, stdout, stderr, timed out) of argv, its group stopped on every way out."""
     proc = OWNED.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, errors="replace")
-    timed_out = False
     try:
-        try:
-            out, err = proc.communicate(timeout=bound_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=bound_s)
+        return proc.returncode, out, err, False
+    except subprocess.TimeoutExpired:
+        OWNED.stop(proc)
+        out, err = proc.communicate(timeout=10)
+        return proc.returncode, out, err, True
     finally:
-        if proc.returncode is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=10)
-        OWNED.forget(proc)
-    return proc.returncode, out, err, timed_out
+        OWNED.stop(proc)   # an interrupt while waiting, or anything left in its group
 
 
 def attack(url: str, rate: float, duration_s: float, timeout_s: float, prefix: Path) -> Attack:
