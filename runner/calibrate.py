@@ -127,6 +127,8 @@ def calibrate(server, url: str, check_s: float, timeout_s: float, json_prefix: s
             "service_mean_s": alone["latency_s"]["mean"],
             "cpu_alone_s": cpu_alone, "alone_server_cores": alone_cores,
             "demand_connections": busy_connections, "demand_requests": busy["requests"],
+            "demand_duration_s": busy["duration_s"],
+            "demand_split": resources.get("connections_per_process"),
             "cpu_demand_s": cpu_busy,
             "demand_server_cores": resources["server_cpu_s"] / resources["wall_s"],
             "demand_wrk_cpu_s": resources["wrk_cpu_s"]}

@@ -84,6 +84,11 @@ class Prediction:
     bound: str              # "requests" (K / s binds) or "cores" (P / d binds)
     runnable_per_process: int = 1   # most requests in service in one process under one lock
 
+    @property
+    def round_s(self) -> float:
+        """Seconds until the requests in service have all been replaced once (K / X)."""
+        return self.in_service / self.ceiling_rps
+
 
 class NoModel(ValueError):
     """The declaration or the reported facts are not enough for a ceiling; says why."""
@@ -226,13 +231,66 @@ def pools_from_info(info: dict) -> dict[str, Pool]:
 BUSY_CORES = 0.25
 
 
-def busy_demand(calibration: dict | None) -> float | None:
-    """A calibration's CPU seconds per request, where the server was busy enough to tell."""
+def in_service(execution: Execution, server: Server, facts: Facts) -> int:
+    """K: the requests in service at once with `facts.connections` connections."""
+    held = held_per_worker(facts.connections, server.workers, facts.split)
+    return sum(_per_worker(execution, server, facts, h)[0] for h in held)
+
+
+def _busy_work(calibration: dict, execution: Execution | None, server: Server | None,
+               facts: Facts | None) -> tuple[float, int] | None:
+    """(requests' worth of work the busy phase did, requests in service during it).
+
+    wrk stops without waiting for its last answers: the requests then in service had done,
+    on average, half their work, and their CPU is in the phase's CPU seconds too."""
+    done = calibration.get("demand_requests")
+    connections = calibration.get("demand_connections")
+    if not done:
+        return None
+    k = 0
+    if execution is not None and server is not None and facts is not None and connections:
+        split = calibration.get("demand_split")
+        busy = Facts(connections, facts.service_s, facts.cores, facts.cores_left, None,
+                     facts.pools, facts.parallelism, tuple(split) if split else None)
+        try:
+            k = in_service(execution, server, busy)
+        except NoModel:
+            k = 0
+    return done + k / 2, k
+
+
+def busy_demand(calibration: dict | None, execution: Execution | None = None,
+                server: Server | None = None, facts: Facts | None = None) -> float | None:
+    """A calibration's CPU seconds per request, where the server was busy enough to tell;
+    with the declaration, the work of the requests still in service when wrk stopped is
+    counted (see _busy_work)."""
     if not calibration or calibration.get("error"):
         return None
     if (calibration.get("demand_server_cores") or 0) < BUSY_CORES:
         return None
-    return calibration.get("cpu_demand_s")
+    demand = calibration.get("cpu_demand_s")
+    work = _busy_work(calibration, execution, server, facts)
+    if demand is None or work is None:
+        return demand
+    return demand * calibration["demand_requests"] / work[0]
+
+
+def busy_occupancy(calibration: dict | None, execution: Execution, server: Server,
+                   facts: Facts) -> float | None:
+    """How long a request held its place in service while the calibration kept a queue:
+    K x the phase's duration / the requests' worth of work done. Where the load keeps
+    every place busy this is the service time a queue sees; one connection alone also
+    waits for the client and for an idle core to wake, so it can only be longer."""
+    if not calibration or calibration.get("error"):
+        return None
+    duration = calibration.get("demand_duration_s")
+    if not duration and calibration.get("demand_server_cores"):   # stored before 2026-11-24
+        duration = (calibration.get("cpu_demand_s") or 0) * (calibration.get(
+            "demand_requests") or 0) / calibration["demand_server_cores"]
+    work = _busy_work(calibration, execution, server, facts)
+    if not duration or work is None or not work[1]:
+        return None
+    return work[1] * duration / work[0]
 
 
 # An open load opens as many connections as requests are in flight: no connection bound
@@ -269,22 +327,58 @@ def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> f
     return sum(middle) / len(middle) if middle else None
 
 
-def steady_window(per_second: list[int] | None, service_s: float | None) -> list[int] | None:
-    """The whole seconds a steady rate is counted over (None: fewer than two)."""
+def steady_bounds(per_second: list[int] | None,
+                  service_s: float | None) -> tuple[int, int] | None:
+    """[first, stop) indices of the whole seconds a steady rate is counted over (None:
+    fewer than two)."""
     if not per_second:
         return None
     skip = 1 + (int(service_s) if service_s else 0)
-    middle = per_second[skip:-1]
-    return middle if len(middle) >= 2 else None
+    stop = len(per_second) - 1
+    return (skip, stop) if stop - skip >= 2 else None
+
+
+def steady_window(per_second: list[int] | None, service_s: float | None) -> list[int] | None:
+    """The whole seconds a steady rate is counted over (None: fewer than two)."""
+    bounds = steady_bounds(per_second, service_s)
+    return per_second[bounds[0]:bounds[1]] if bounds else None
+
+
+# a closed-loop rate is steady once the requests in service have been replaced a few times:
+# requests that share the cores start together and finish together, so a window of one
+# round holds one batch of completions, or none, or two
+MIN_ROUNDS = 3
+
+
+def unsteady(prediction: Prediction, window_s: float | None) -> str | None:
+    """Why a window of `window_s` seconds is too short for a steady rate (None: it is not)."""
+    if not window_s or prediction.in_service <= 1:
+        return None
+    rounds = window_s / prediction.round_s
+    if rounds >= MIN_ROUNDS:
+        return None
+    return (f"no steady rate: {prediction.in_service:g} requests in service at once are "
+            f"replaced every {prediction.round_s:.2g} s, and the {window_s:g} s window holds "
+            f"{rounds:.1f} such rounds; a steady rate needs {MIN_ROUNDS}, a window of at "
+            f"least {MIN_ROUNDS * prediction.round_s:.0f} s")
+
+
+def interpolate(series: list[list[float]], at: float) -> float | None:
+    """The value of a sampled (time, cumulative value) series at time `at` (None: outside)."""
+    for (t0, v0), (t1, v1) in zip(series, series[1:]):
+        if t0 <= at <= t1:
+            return v0 if t1 == t0 else v0 + (v1 - v0) * (at - t0) / (t1 - t0)
+    return None
 
 
 def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
     """The measured fact that explains a row outside the band, in words, or "unexplained".
 
-    `measured` holds what the run recorded: `cpu_per_request_s` under load, `cpu_demand_s`
-    alone, `server_cores` the server tree used during the load, `switch_interval_s` of the
-    process-wide lock where the runtime reports one, `service_s` alone, `p50_s` under
-    load and `steady_completions`, the completions the steady rate was counted from.
+    `measured` holds what the run recorded: `server_cores` the server tree used over the
+    steady seconds, `switch_interval_s` of the process-wide lock where the runtime reports
+    one, `service_s` alone, `p50_s` under load and `steady_completions`, the completions
+    the steady rate was counted from. (A request's CPU under load is already in the
+    ceiling, so it explains no gap.)
     """
     facts = []
     counted = measured.get("steady_completions")
@@ -293,16 +387,12 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
         # slow row's rate by 1/n
         facts.append(f"only {counted:g} completions in the steady window: one more or fewer "
                      f"moves the rate by {1 / counted:.0%}")
-    under, alone = measured.get("cpu_per_request_s"), measured.get("cpu_demand_s")
     used = measured.get("server_cores")
     if prediction.runnable_per_process > 1 and efficiency < 1:
         interval = measured.get("switch_interval_s")
         facts.append(f"{prediction.runnable_per_process} runnable threads share one "
                      "process-wide lock" + (f" (switch interval {interval * 1000:g} ms)"
                                            if interval else ""))
-    if under and alone and abs(under / alone - 1) > 0.1:
-        facts.append(f"a request cost {under * 1000:.3g} ms of CPU under load against "
-                     f"{alone * 1000:.3g} ms in calibration ({under / alone - 1:+.0%})")
     if prediction.bound == "cores" and used is not None and prediction.parallel:
         share = used / prediction.parallel
         if abs(share - 1) > 0.1:

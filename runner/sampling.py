@@ -55,6 +55,9 @@ class TreeSampler:
         self._count = 0
         self._runner = psutil.Process()
         self._runner_cpu = [0.0, 0.0]   # the runner's own CPU (this sampler) at start and end
+        # (wall-clock time, the tree's CPU seconds since the start) at every sample: the
+        # report counts the CPU of the same seconds it counts completions in
+        self.series: list[tuple[float, float]] = []
 
     def __enter__(self) -> "TreeSampler":
         self._started = time.monotonic()
@@ -98,6 +101,8 @@ class TreeSampler:
             self.first_cpu.setdefault(proc.pid, cpu if not self.rss else 0.0)
             self.last_cpu[proc.pid] = cpu
         self._count += 1
+        self.series.append((round(time.time(), 3), round(
+            sum(self.last_cpu[p] - self.first_cpu[p] for p in self.last_cpu), 4)))
         if alive:
             self.rss.append(rss)
             self.processes_max = max(self.processes_max, alive)
@@ -131,4 +136,5 @@ class TreeSampler:
             "runner_cpu_s": self._runner_cpu[1] - self._runner_cpu[0],
             "connections_per_process": sorted(self.connections.values(), reverse=True),
             "samples": len(self.rss),
+            "server_cpu_series": [list(point) for point in self.series],
         }

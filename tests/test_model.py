@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from runner.interference import align, summarize_probe
-from runner.model import (Execution, Facts, NoModel, Pool, Server, diagnose, plan_warnings,
-                          predict, steady_state_rps)
+from runner.model import (Execution, Facts, NoModel, Pool, Server, busy_demand,
+                          busy_occupancy, diagnose, interpolate, plan_warnings, predict,
+                          steady_state_rps, unsteady)
+from runner.report.measures import load_demand
 
 POOLS = {"threads-40": Pool(40, "threads"), "threads-6": Pool(6, "threads"),
          "procs-2": Pool(2, "processes"), "workers-2": Pool(2, "threads")}
@@ -131,10 +133,9 @@ def test_diagnose_names_the_measured_cause():
     contended = predict(Execution("pool", "threads-40", "process"), Server(LOOP, 1),
                         facts(0.03, 0.03))
     assert contended.runnable_per_process == 40
-    cause = diagnose(contended, 0.77, {"cpu_per_request_s": 0.046, "cpu_demand_s": 0.0373,
-                                       "server_cores": 1.0, "switch_interval_s": 0.005})
+    cause = diagnose(contended, 0.77, {"server_cores": 0.77, "switch_interval_s": 0.005})
     assert cause == ("40 runnable threads share one process-wide lock (switch interval 5 ms); "
-                     "a request cost 46 ms of CPU under load against 37.3 ms in calibration (+23%)")
+                     "the server used 0.77 cores of the 1 the model gives it")
     idle = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001))
     assert "the server used 1.20 cores of the 2" in diagnose(idle, 0.6, {"server_cores": 1.2})
     assert diagnose(idle, 0.8, {}) == "unexplained"
@@ -195,3 +196,66 @@ def test_a_slow_row_counted_from_few_completions_says_so():
     cause = diagnose(p, 0.89, {"steady_completions": 8})
     assert cause == "only 8 completions in the steady window: one more or fewer moves the rate by 12%"
     assert diagnose(p, 0.5, {"steady_completions": 8}) == "unexplained"
+
+
+# two connections per core on 2 cores for 2 s: 19 answers, 0.5 CPU seconds each
+BUSY = {"demand_connections": 4, "demand_requests": 19, "demand_duration_s": 2.0,
+        "cpu_demand_s": 0.5 * 20 / 19, "demand_server_cores": 1.95}
+
+
+def test_calibration_counts_the_requests_still_in_service_as_half_done():
+    # a 2-process pool: 2 requests were in service when wrk stopped, half done on average
+    pool = Execution("pool", "procs-2", "process"), Server(LOOP, 1), facts()
+    assert busy_demand(BUSY, *pool) == pytest.approx(0.5)
+    # without the declaration the CPU is charged to the answers alone
+    assert busy_demand(BUSY) == pytest.approx(0.5 * 20 / 19)
+    # a server that mostly waited has no CPU demand
+    assert busy_demand({**BUSY, "demand_server_cores": 0.1}, *pool) is None
+
+
+def test_occupancy_is_the_time_a_request_held_its_place_under_a_queue():
+    # one at a time: 1 place x 2 s / 19.5 requests' worth of work
+    blocking = Execution("loop-blocking"), Server(LOOP, 1), facts()
+    assert busy_occupancy(BUSY, *blocking) == pytest.approx(2.0 / 19.5)
+    # with the split the calibration saw: two workers, each blocked by one request
+    two = Execution("loop-blocking"), Server(LOOP, 2), facts()
+    assert busy_occupancy({**BUSY, "demand_split": [3, 1]}, *two) == pytest.approx(4.0 / 20)
+    assert busy_occupancy({"error": "no"}, *blocking) is None
+
+
+def test_a_window_of_few_rounds_has_no_steady_rate():
+    # 40 threads sharing one core, 0.2 s of CPU each: all 40 replaced every 8 s
+    shared = predict(Execution("pool", "threads-40", "process"), Server(LOOP, 1),
+                     facts(service_s=0.2, demand=0.2))
+    assert shared.round_s == pytest.approx(8.0)
+    assert unsteady(shared, 9) == ("no steady rate: 40 requests in service at once are "
+                                   "replaced every 8 s, and the 9 s window holds 1.1 such "
+                                   "rounds; a steady rate needs 3, a window of at least 24 s")
+    assert unsteady(shared, 24) is None
+    # one request at a time is steady from its first answer
+    one = predict(Execution("loop-blocking"), Server(LOOP, 1), facts(service_s=2.0))
+    assert unsteady(one, 3) is None
+
+
+def test_interpolate_a_sampled_series():
+    series = [[10.0, 0.0], [10.5, 1.0], [11.0, 1.5]]
+    assert interpolate(series, 10.25) == pytest.approx(0.5)
+    assert interpolate(series, 11.0) == pytest.approx(1.5)
+    assert interpolate(series, 9.0) is None
+
+
+def test_load_demand_counts_cpu_over_the_steady_seconds():
+    # buckets from t=100: ramp, 4 steady seconds of 10 answers, a partial last one; the
+    # tree idled during the ramp and burned one core from t=101
+    series = [[100.0 + t / 4, max(0.0, (t / 4) - 1)] for t in range(25)]
+    run = {"wrk": {"per_second_start": 100, "per_second": [0, 10, 10, 10, 10, 3],
+                   "requests": 43},
+           "resources": {"server_cpu_s": 5.0, "wall_s": 6.0, "server_cpu_series": series}}
+    assert load_demand(run, 0.05) == pytest.approx(0.1)    # 4 CPU s over 40 answers
+    # stored before the series: the whole run
+    del run["resources"]["server_cpu_series"]
+    assert load_demand(run, 0.05) == pytest.approx(5.0 / 43)
+    # a server that mostly waited: no CPU demand
+    run["resources"]["server_cpu_s"] = 0.1
+    assert load_demand(run, 0.05) is None
+

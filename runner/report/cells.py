@@ -164,6 +164,8 @@ def load_remarks(row) -> list[str]:
     if measured(row) and not is_missing(row["ceiling_rps"]) and is_missing(row["steady_rps"]):
         return ["no steady-state rate, so no efficiency: the run is too short to leave out "
                 "its ramp-up and its last second"]
+    if measured(row) and row.get("unsteady"):
+        return [f"{row['unsteady']}: the rate is shown, the efficiency is not"]
     return []
 
 
@@ -195,6 +197,8 @@ def _why(row) -> str:
         parts.append(f"{FLAG} INVALID: wrk saturated its cores")
     if row["disagrees"]:
         parts.append(f"{FLAG} {cause(row)}")
+    if row.get("unsteady"):
+        parts.append(f"{FLAG} {row['unsteady']}")
     if expected_latency_too_long(row):
         parts.append(f"{FLAG} queue longer than the {row['duration_s']:g} s run: "
                      "latency shows the early requests only")

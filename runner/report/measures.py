@@ -8,8 +8,11 @@ where the stored data cannot give them, with the reason in words where a reader 
 
 from ..interference import align, summarize_probe
 from ..kinds import MODELLED
-from ..model import (Execution, Facts, NoModel, Prediction, Server, busy_demand, diagnose,
-                     pools_from_info, predict, steady_state_rps, steady_window)
+from dataclasses import replace
+
+from ..model import (BUSY_CORES, Execution, Facts, NoModel, Prediction, Server, busy_demand,
+                     busy_occupancy, diagnose, interpolate, pools_from_info, predict,
+                     steady_bounds, steady_state_rps, steady_window, unsteady)
 from ..stats import median_or_none
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -53,10 +56,38 @@ def calibrated(runs: list[dict]) -> bool:
     return any(_calibration(run) for run in runs)
 
 
-def cpu_demand(runs: list[dict]) -> float | None:
+def declared(data: dict) -> tuple[Execution, Server] | None:
+    """Where the case's work runs and how its server admits requests, as recorded."""
+    case = data.get("case") or {}
+    if not case.get("execution") or not case.get("concurrency"):
+        return None
+    execution = {k: v for k, v in case["execution"].items()
+                 if k in ("runs", "pool", "lock", "pool_title")}
+    return (Execution(**execution),
+            Server(case["concurrency"], case.get("workers") or 1, case.get("threads")))
+
+
+def cpu_demand(data: dict, runs: list[dict]) -> float | None:
     """CPU seconds the server tree spent per request on a busy server (calibration), median
     of runs; None where the calibration left the server mostly idle (a wait)."""
-    return median_or_none([busy_demand(run.get("calibration")) for run in runs])
+    found = declared(data)
+    facts = _facts(data, runs, None) if found else None
+    return median_or_none([busy_demand(run.get("calibration"), *(found or (None, None)), facts)
+                           for run in runs])
+
+
+def occupancy(data: dict, runs: list[dict]) -> float | None:
+    """How long a request held its place in service under the calibration's queue (median
+    of runs; model.busy_occupancy)."""
+    found = declared(data)
+    if not found:
+        return None
+    facts = _facts(data, runs, None)
+    try:
+        return median_or_none([busy_occupancy(_calibration(run), *found, facts)
+                               for run in runs])
+    except NoModel:
+        return None
 
 
 def cores_of(data: dict) -> int | None:
@@ -78,22 +109,51 @@ def _facts(data: dict, runs: list[dict], service_s: float | None) -> Facts:
     cores = cores_of(data)
     used = wrk_cores(runs)
     pools = pools_from_info(info)
-    split = connection_split(data)
+    split = connection_split(runs)
     return Facts(connections=(data.get("wrk") or {}).get("connections"), service_s=service_s,
                  cores=cores, cores_left=None if used is None else max(cores - used, 0.1),
-                 cpu_demand_s=cpu_demand(runs), pools=pools,
+                 pools=pools,
                  parallelism=info.get("parallelism"), split=tuple(split) if split else None)
+
+
+def window_cpu(run: dict, service_s: float | None) -> tuple[float, float, int] | None:
+    """(CPU seconds of the server tree, seconds, completions) over the steady window, where
+    the tree's CPU was sampled over time; else over the whole run."""
+    wrk, res = run["wrk"], run.get("resources") or {}
+    bounds = steady_bounds(wrk.get("per_second"), service_s)
+    series, start = res.get("server_cpu_series"), wrk.get("per_second_start")
+    if bounds and series and start is not None:
+        first = interpolate(series, start + bounds[0])
+        last = interpolate(series, start + bounds[1])
+        if first is not None and last is not None:
+            return last - first, bounds[1] - bounds[0], sum(wrk["per_second"][slice(*bounds)])
+    if res.get("server_cpu_s") is None or not res.get("wall_s"):
+        return None
+    return res["server_cpu_s"], res["wall_s"], wrk.get("requests") or 0
+
+
+def load_demand(run: dict, service_s: float | None) -> float | None:
+    """CPU seconds the server tree spent per completion during the load (window_cpu). None
+    where the server mostly waited (under a quarter of a core): no cores bound then."""
+    found = window_cpu(run, service_s)
+    if not found or not found[2] or found[0] / found[1] < BUSY_CORES:
+        return None
+    return found[0] / found[2]
 
 
 def prediction(data: dict, service_s: float | None,
                runs: list[dict] | None = None) -> tuple[Prediction | None, str]:
-    """The model's prediction for a case and its bottleneck text (why not, when None)."""
+    """The model's prediction for a case and its bottleneck text (why not, when None).
+
+    The CPU a request costs is the load's own, counted over the seconds the rate is: this
+    machine's speed drifts by a fifth over tens of seconds (docs/formats.md, Calibration),
+    so a cost calibrated before the load would judge the load by another machine."""
     case = data.get("case") or {}
     kind = case.get("kind")
     runs = measured_runs(data) if runs is None else runs
     if kind not in MODELLED:
         return None, NO_MODEL.get(kind, f"no model for {kind}")
-    if not case.get("execution") or not case.get("concurrency"):
+    if not declared(data):
         return None, "no model: where the work runs is not recorded in this result"
     if not service_s:
         return None, "no model: no single-request service time recorded"
@@ -101,58 +161,63 @@ def prediction(data: dict, service_s: float | None,
         return None, "no model: connections or core count not recorded"
     if not calibrated(runs):
         return None, "no model: no calibration recorded (a result from before calibration)"
-    execution = {k: v for k, v in case["execution"].items()
-                 if k in ("runs", "pool", "lock", "pool_title")}
-    server = Server(case["concurrency"], case.get("workers") or 1, case.get("threads"))
+    service_s = min(service_s, occupancy(data, runs) or service_s)
+    demand = calibrated_demand = cpu_demand(data, runs)
+    loaded = median_or_none([load_demand(run, service_time(run)) for run in runs])
+    if loaded:
+        demand = loaded
+        if calibrated_demand:   # the request's CPU, at the load's speed
+            service_s = max(service_s + loaded - calibrated_demand, loaded)
+    facts = replace(_facts(data, runs, service_s), cpu_demand_s=demand)
     try:
-        found = predict(Execution(**execution), server, _facts(data, runs, service_s))
+        found = predict(*declared(data), facts)
     except NoModel as exc:
         return None, f"no model: {exc}"
     return found, found.bottleneck
 
 
-def connection_split(data: dict) -> list[int] | None:
+def connection_split(runs: list[dict]) -> list[int] | None:
     """Connections held per worker process, element-wise median over the repeats, where
     every repeat measured the same number of processes holding connections."""
-    splits = [(run.get("resources") or {}).get("connections_per_process")
-              for run in measured_runs(data)]
+    splits = [(run.get("resources") or {}).get("connections_per_process") for run in runs]
     if not splits or any(not s for s in splits) or len({len(s) for s in splits}) != 1:
         return None
     return [int(median_or_none([s[i] for s in splits])) for i in range(len(splits[0]))]
 
 
-def contention(runs: list[dict], found: Prediction | None) -> str | None:
-    """What the load's concurrency costs each request in CPU, against one connection alone,
-    where it is more than a tenth: the overhead the CPU demand includes."""
+def demand_note(data: dict, runs: list[dict], found: Prediction | None) -> str | None:
+    """For a row the cores bind: the CPU one request cost under this load, against the
+    calibration just before it where they differ by more than a tenth."""
     if found is None or found.bound != "cores":
         return None
-    cals = [_calibration(run) for run in runs]
-    alone = median_or_none([c.get("cpu_alone_s") for c in cals])
-    loaded = cpu_demand(runs)
-    connections = median_or_none([c.get("demand_connections") for c in cals])
-    if not alone or not loaded or not connections or loaded < 1.1 * alone:
+    loaded = median_or_none([load_demand(run, service_time(run)) for run in runs])
+    before = cpu_demand(data, runs)
+    if not loaded:
         return None
-    why = (f" ({found.runnable_per_process} threads share one process-wide lock)"
-           if found.runnable_per_process > 1 else "")
-    return (f"with {connections:.0f} connections a request cost {loaded / alone - 1:+.0%} CPU "
-            f"against one alone in calibration{why}")
+    note = f"{loaded * 1000:.3g} ms of CPU per request under this load"
+    if before and abs(loaded / before - 1) > 0.1:
+        connections = median_or_none([_calibration(run).get("demand_connections")
+                                      for run in runs])
+        note += (f", {loaded / before - 1:+.0%} against {before * 1000:.3g} ms with "
+                 f"{connections or 0:.0f} connections just before")
+    if found.runnable_per_process > 1:
+        note += f" ({found.runnable_per_process} threads share one process-wide lock)"
+    return note
 
 
 def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dict:
     """What diagnose() weighs against a row outside the band."""
-    per_request, server_cores, p50, counted = [], [], [], []
+    server_cores, p50, counted = [], [], []
     for run in runs:
-        res, wrk = run.get("resources") or {}, run["wrk"]
+        wrk = run["wrk"]
         window = steady_window(wrk.get("per_second"), service_s)
         if window:
             counted.append(sum(window))
-        if res.get("server_cpu_s") and wrk.get("requests"):
-            per_request.append(res["server_cpu_s"] / wrk["requests"])
-        if res.get("server_cpu_s") is not None and res.get("wall_s"):
-            server_cores.append(res["server_cpu_s"] / res["wall_s"])
+        used = window_cpu(run, service_s)
+        if used:
+            server_cores.append(used[0] / used[1])
         p50.append((wrk.get("latency_s") or {}).get("p50"))
-    return {"cpu_per_request_s": median_or_none(per_request), "cpu_demand_s": cpu_demand(runs),
-            "server_cores": median_or_none(server_cores), "service_s": service_s,
+    return {"server_cores": median_or_none(server_cores), "service_s": service_s,
             "p50_s": median_or_none(p50), "steady_completions": median_or_none(counted),
             "switch_interval_s": (data.get("info") or {}).get("lock_switch_interval_s")}
 
@@ -173,23 +238,38 @@ def model_columns(data: dict, runs: list[dict]) -> dict:
     steady = median_or_none([steady_state_rps(run["wrk"].get("per_second"), service_s)
                              for run in runs])
     found, bottleneck = prediction(data, service_s, runs)
-    ceiling = found.ceiling_rps if found else None
-    efficiency = steady / ceiling if steady is not None and ceiling else None
+    # each repeat against the ceiling calibrated on its own server just before its load:
+    # the machine's speed drifts between repeats more than within one
+    paired = []
+    for run in runs:
+        alone = prediction(data, service_time(run), [run])[0]
+        rate = steady_state_rps(run["wrk"].get("per_second"), service_time(run))
+        if alone and rate is not None:
+            paired.append((alone.ceiling_rps, rate / alone.ceiling_rps))
+    ceiling = median_or_none([c for c, _ in paired]) if paired else (
+        found.ceiling_rps if found else None)
+    efficiency = median_or_none([e for _, e in paired]) if paired else None
+    window_s = median_or_none([len(w) for run in runs
+                               if (w := steady_window(run["wrk"].get("per_second"),
+                                                      service_s))])
+    not_steady = unsteady(found, window_s) if found else None
+    if not_steady:
+        efficiency = None
     disagrees = efficiency is not None and not (
         EFFICIENCY_BAND[0] <= efficiency <= EFFICIENCY_BAND[1])
     errors = sum(sum(v for v in (run["wrk"].get("errors") or {}).values() if v)
                  for run in runs)
-    overhead = contention(runs, found)
+    overhead = demand_note(data, runs, found)
     if overhead and bottleneck:
         bottleneck = f"{bottleneck}; {overhead}"
     return {
         "service_s": service_s, "steady_rps": steady, "ceiling_rps": ceiling,
         "model_latency_s": found.latency_s if found else None,
         "efficiency": efficiency, "bottleneck": bottleneck if runs else None,
-        "disagrees": disagrees,
+        "disagrees": disagrees, "unsteady": not_steady,
         "cause": (diagnose(found, efficiency, measured_facts(data, runs, service_s))
                   if disagrees else None),
-        "cpu_demand_s": cpu_demand(runs),
+        "cpu_demand_s": cpu_demand(data, runs),
         "good_rps": median_or_none([goodput(run["wrk"]) for run in runs]) if errors else None,
     }
 

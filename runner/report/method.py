@@ -3,6 +3,7 @@ limits the model uses come from, with a plain URL to the official documentation 
 
 from dataclasses import dataclass
 
+from ..model import MIN_ROUNDS
 from ..stats import CV_LIMIT
 from .measures import EFFICIENCY_BAND, WRK_SATURATION
 from .units import format_seconds
@@ -117,11 +118,23 @@ MODEL = Part("The model", [
     "Each row of a load scenario is set beside what Little's law and the cores allow, "
     "computed only from what its implementation declares and its server reports: no "
     "framework is special-cased. A closed-loop load generator holds c connections open; one "
-    "request alone takes s seconds (the calibration's service time, median over repeats); "
-    "the configuration can have at most K requests in service at once; their CPU work can "
-    "use at most P cores, each request costing d CPU seconds. The ceiling is X = min(K / s, "
-    "P / d), and once requests queue the expected mean latency is R = c / X (L = λW with "
-    "L = c requests in the system). The why column names the limit that binds.",
+    "request holds its place in service for s seconds; the configuration can have at most "
+    "K requests in service at once; their CPU work can use at most P cores, each request "
+    "costing d CPU seconds. The ceiling is X = min(K / s, P / d), and once requests queue "
+    "the expected mean latency is R = c / X (L = λW with L = c requests in the system). "
+    "The why column names the limit that binds.",
+    "s and d are measured. A calibration on each repeat's fresh server, just before its "
+    "load, times one connection alone (its median latency) and then two connections per "
+    "core, which gives how long a request held its place while a queue waited (the "
+    "requests still in service when wrk stopped counted as half done): s is the lower "
+    "of the two. d is the server's CPU seconds per completion over the same seconds the "
+    "steady rate counts, sampled four times a second: this machine's speed drifts by about "
+    "a fifth over tens of seconds (the same loop timed for a minute: coefficient of "
+    "variation 0.17 to 0.21 whether averaged over 0.5 s or 10 s), so a cost calibrated "
+    "before the load would judge the load by another machine. The why column gives d and, "
+    "where it differs by more than a tenth, the calibration's; for CPU work s takes the "
+    "load's d in place of the calibration's. Efficiency is then the median over repeats of "
+    "each repeat's steady rate over its own ceiling.",
     "K and P come from declarations. Each server says how a worker admits requests (an "
     "event loop, a thread or task per request: every connection it holds; a fixed number "
     "of threads), each endpoint where its work runs: on the event loop without blocking it "
@@ -141,6 +154,11 @@ MODEL = Part("The model", [
     "interval), a request's CPU cost under load against alone, the cores the server "
     "actually used; or \"unexplained\". hello and the large-JSON kinds have no model: "
     "their cost is per-request overhead that a single request alone does not predict.",
+    f"A closed-loop rate is steady only once the K requests in service have been replaced "
+    f"a few times: requests that share the cores start together and finish together, so "
+    f"a window shorter than {MIN_ROUNDS} rounds (K / X seconds each) holds one batch of "
+    f"completions, or none, or two. Such a row shows its rate and ceiling, no "
+    f"efficiency, and the window it would need.",
     "A finite run undercounts. wrk counts a request only when it completes: a closed-loop "
     "run of d seconds with mean latency R sees its first completions only after about R, "
     "and the requests still queued when wrk stops never complete, so they count neither in "

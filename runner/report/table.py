@@ -21,7 +21,7 @@ ERROR_KEYS = {"connect": "connect", "read": "read", "write": "write",
               "timeout": "timeout", "status": "non2xx"}
 
 MODEL = ["service_s", "steady_rps", "ceiling_rps", "model_latency_s", "efficiency", "cause",
-         "bottleneck", "disagrees", "good_rps"]
+         "bottleneck", "disagrees", "unsteady", "good_rps"]
 RESOURCES = ["cpu_s", "req_per_cpu_s", "rss_peak_bytes", "processes_max", "threads_max",
              "wrk_cores", "wrk_usable_cores", "wrk_saturated"]
 PROBE = [f"probe_{key}" for key in measures.PROBE_KEYS] + ["probe_per_second", "heavy_window"]
