@@ -177,6 +177,8 @@ def cmd_list(args) -> int:
                   + (f", threads {server.threads}" if server.threads else "")
                   + (f" - {server.note}" if server.note else ""))
         print("  endpoints: " + ", ".join(m.endpoints))
+        if m.settings:
+            print("  settings: " + ", ".join(f"{k} ({v.title})" for k, v in m.settings.items()))
     for path in sorted((REPO / "suites").glob("*.yaml")):
         suite = load_suite(path)
         cases = plan_cases(suite, impls, os.cpu_count() or 1)

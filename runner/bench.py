@@ -236,7 +236,7 @@ def _ready_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float
     start_server records the server in procs.OWNED as it starts, so even an interrupt
     before the `try` below cannot leave it unowned: the run's session stops it.
     """
-    env = impl_env({"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label})
+    env = impl_env({"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label, **case.env})
     for attempt in (1, 2):
         # a free port can be taken by someone else before the server binds it; one
         # retry on a new port tells that race apart from a server that cannot start

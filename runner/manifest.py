@@ -79,6 +79,14 @@ class Server(_Strict):
         return v
 
 
+class Setting(_Strict):
+    """A limit a suite may set per server: the app reads `env` when it starts and reports
+    the value in force in /info (a pool's size, under the pool's name)."""
+    env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    title: str                       # what it sets, in words: "anyio's thread limiter tokens"
+    pool: str | None = None          # the pool whose size it sets, if any
+
+
 class Manifest(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     language: str
@@ -89,6 +97,8 @@ class Manifest(_Strict):
     lock: Lock
     # the pools endpoints run in, by the name /info reports their size under: a title each
     pools: dict[str, str] = {}
+    # limits a suite may set per server (`set:` in the suite), by name
+    settings: dict[str, Setting] = {}
     setup: list[Argv] = []
     packages: Argv | None = None   # argv printing the environment's packages, one per line
     servers: dict[str, Server] = Field(min_length=1)
@@ -142,6 +152,13 @@ def parse_manifest(data: object, file: str, lines: dict) -> Manifest:
 def _check_declarations(manifest: Manifest, file: str, lines: dict) -> None:
     """Each pool named is declared; work on an event loop needs servers that have one."""
     loops = [name for name, s in manifest.servers.items() if s.concurrency != "event-loop"]
+    for name, setting in manifest.settings.items():
+        if setting.pool and setting.pool not in manifest.pools:
+            declared = ", ".join(manifest.pools) or "none"
+            raise BenchError(f"pool {setting.pool!r} is not declared under `pools` "
+                             f"(declared: {declared})", file=file,
+                             key=f"settings.{name}.pool",
+                             line=lines.get(("settings", name, "pool")))
     for kind, endpoint in manifest.endpoints.items():
         if endpoint.pool and endpoint.pool not in manifest.pools:
             declared = ", ".join(manifest.pools) or "none"

@@ -376,8 +376,8 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
 
     `measured` holds what the run recorded: `server_cores` the server tree used over the
     steady seconds, `switch_interval_s` of the process-wide lock where the runtime reports
-    one, `service_s` alone, `p50_s` under load and `steady_completions`, the completions
-    the steady rate was counted from. (A request's CPU under load is already in the
+    one, `service_s` alone, `p50_s` under load, `connections` and `steady_completions`,
+    the completions the steady rate was counted from. (A request's CPU under load is already in the
     ceiling, so it explains no gap.)
     """
     facts = []
@@ -399,8 +399,12 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
             facts.append(f"the server used {used:.2f} cores of the {prediction.parallel:.2g} "
                          "the model gives it")
     service, p50 = measured.get("service_s"), measured.get("p50_s")
-    if (prediction.bound == "requests" and service and p50 and efficiency > 1
-            and p50 < 0.9 * service):
+    # with every place in service busy and no queue before them, a request's time under
+    # load is its service time: where it is not, the requests in service were slower
+    # (or faster) than one alone
+    queued = prediction.in_service < measured.get("connections", prediction.in_service)
+    if (prediction.bound == "requests" and service and p50 and not queued
+            and abs(p50 / service - 1) > 0.1 and (p50 < service) == (efficiency > 1)):
         facts.append(f"a request took {p50 * 1000:.3g} ms under load against "
                      f"{service * 1000:.3g} ms alone")
     return "; ".join(facts) if facts else "unexplained"

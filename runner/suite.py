@@ -5,6 +5,7 @@ and a list of scenarios; `plan_cases` expands it against the manifests into the 
 list of cases a run measures. Every mistake is a BenchError naming file, key and line.
 """
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,10 @@ Workers = PositiveInt | Literal["auto"]
 class ServerRef(_Strict):
     name: str
     workers: list[Workers] | Workers | None = None
+    threads: list[PositiveInt] | PositiveInt | None = None   # needs a {threads} placeholder
+    # limits the implementation declares under `settings`, by name: a value or a sweep
+    set: dict[str, list[PositiveInt] | PositiveInt] = {}
+    kinds: list[str] | None = None   # only these of the scenario's kinds on this server
 
 
 class Target(_Strict):
@@ -214,6 +219,14 @@ class Case:
     repeats: int = 1                 # fresh-server measurements: the scenario's, else the suite's
     label: str | None = None         # how a developer says the endpoint (impl.yaml)
     execution: dict | None = None    # where its work runs (manifest.execution_of)
+    # limits the suite set, by name: {"value": 100, "title": "...", "env": "BENCH_..."}
+    settings: dict = field(default_factory=dict)
+    tuned: dict = field(default_factory=dict)      # what differs from the manifest's server
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that sets the limits in the server."""
+        return {s["env"]: str(s["value"]) for s in self.settings.values()}
 
     @property
     def window_s(self) -> float:
@@ -237,7 +250,9 @@ class Case:
                 "concurrency": self.concurrency, "workers": self.workers, "threads": self.threads, "kind": self.kind,
                 "params": dict(self.params), "path": self.path, "note": self.note,
                 "server_note": self.server_note, "label": self.label,
-                "execution": self.execution}
+                "execution": self.execution,
+                "settings": {k: dict(v) for k, v in self.settings.items()},
+                "tuned": dict(self.tuned)}
 
 
 def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
@@ -300,17 +315,19 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                     raise loaded.error(
                         f"unknown server {ref.name!r} of {impl.name}; expected one of "
                         + ", ".join(manifest.servers), base + (t_index, "servers", r_index))
-                sweep = ref.workers if ref.workers is not None else server.workers
-                sweep = sweep if isinstance(sweep, list) else [sweep]
-                templated = any("{workers}" in a for a in server.argv)
-                if not templated and sweep != [server.workers]:
-                    raise loaded.error(f"server {ref.name!r} of {impl.name} has no {{workers}} "
-                                       "placeholder, so its workers cannot be set",
-                                       base + (t_index, "servers", r_index))
-                for workers_value in sweep:
-                    workers = resolve_workers(workers_value, cores)
-                    label = f"{ref.name}-w{workers}" if templated else ref.name
-                    for kind in scenario.kinds:
+                where = base + (t_index, "servers", r_index)
+                asked = {k for s in suite.scenarios for k in s.kinds}
+                stray = [k for k in ref.kinds or [] if k not in asked]
+                if stray:
+                    raise loaded.error(f"kind {stray[0]!r} is in no scenario of the suite "
+                                       f"({', '.join(sorted(asked))})", where + ("kinds",))
+                for variant in _variants(loaded, impl, server, ref, cores, where):
+                    workers, threads, values, tuned, label = variant
+                    settings = {k: {"value": v, "title": manifest.settings[k].title,
+                                    "env": manifest.settings[k].env,
+                                    "pool": manifest.settings[k].pool}
+                                for k, v in values.items()}
+                    for kind in [k for k in scenario.kinds if k in (ref.kinds or [k])]:
                         endpoint = manifest.endpoints.get(kind)
                         available = endpoint is not None
                         reason = None if available else f"{impl.name} does not serve {kind}"
@@ -335,7 +352,8 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             language=manifest.language, framework=manifest.framework,
                             server=ref.name, server_label=label,
                             concurrency=server.concurrency, workers=workers,
-                            threads=server.threads, kind=kind, params=params,
+                            threads=threads, kind=kind, params=params,
+                            settings=settings, tuned=tuned,
                             path=endpoint_path(kind, params),
                             note=endpoint.note if endpoint else None,
                             label=(endpoint.label or kind) if endpoint else kind,
@@ -345,3 +363,43 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             wrk=wrk, available=available,
                             reason=reason, **extra))
     return cases
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _variants(loaded: LoadedSuite, impl: Impl, server, ref: ServerRef, cores: int,
+              where: Path_) -> list[tuple[int, int | None, dict, dict, str]]:
+    """(workers, threads, settings, what differs from the manifest, label) for every
+    combination a suite's server entry asks for, in order."""
+    manifest = impl.manifest
+    for placeholder, asked in (("workers", ref.workers), ("threads", ref.threads)):
+        default = getattr(server, placeholder)
+        if (asked is not None and _listed(asked) != [default]
+                and not any("{" + placeholder + "}" in a for a in server.argv)):
+            raise loaded.error(f"server {ref.name!r} of {impl.name} has no {{{placeholder}}} "
+                               f"placeholder, so its {placeholder} cannot be set", where)
+    unknown = [name for name in ref.set if name not in manifest.settings]
+    if unknown:
+        raise loaded.error(f"unknown setting {unknown[0]!r} of {impl.name}; expected one of "
+                           + (", ".join(manifest.settings) or "none (it declares no "
+                              "`settings`)"), where + ("set", unknown[0]))
+    default_workers = resolve_workers(server.workers, cores)
+    out = []
+    for workers_value, threads, *values in itertools.product(
+            _listed(ref.workers if ref.workers is not None else server.workers),
+            _listed(ref.threads if ref.threads is not None else server.threads),
+            *(_listed(v) for v in ref.set.values())):
+        workers = resolve_workers(workers_value, cores)
+        settings = dict(zip(ref.set, values))
+        tuned = {**({"workers": workers} if workers != default_workers else {}),
+                 **({"threads": threads} if threads != server.threads else {}), **settings}
+        label = ref.name
+        if any("{workers}" in a for a in server.argv):
+            label += f"-w{workers}"
+        if ref.threads is not None:
+            label += f"-t{threads}"
+        label += "".join(f"-{name}{value}" for name, value in settings.items())
+        out.append((workers, threads, settings, tuned, label))
+    return out

@@ -291,3 +291,57 @@ def test_property_any_bytes_load_or_raise_bench_error(tmp_path_factory, content)
         load_yaml(path)
     except BenchError as exc:
         assert str(exc).startswith(str(path))
+
+
+TUNABLE = """\
+pools:
+  tokens: a pool of tokens
+settings:
+  tokens: {env: BENCH_TOKENS, title: "the pool's tokens", pool: tokens}
+setup: []"""
+
+
+def test_plan_sets_threads_and_declared_settings(fake_impls):
+    path = fake_impls / "alpha" / "impl.yaml"
+    path.write_text(path.read_text().replace("setup: []", TUNABLE).replace(
+        '"{workers}"]', '"{workers}", --threads, "{threads}"]\n    threads: 4'))
+    suite = GOOD.replace("servers: [main, {name: pool, workers: [1, auto]}]", (
+        "servers: [main, {name: main, set: {tokens: [10, 80]}, kinds: [sync_sleep]},"
+        " {name: pool, threads: 16}]"))
+    cases = {c.id: c for c in plan(suite, fake_impls) if c.scenario == "sleep"}
+    tuned = cases["sleep/alpha/main-tokens80/sync_sleep"]
+    assert tuned.env == {"BENCH_TOKENS": "80"}
+    assert tuned.tuned == {"tokens": 80}
+    assert tuned.record()["settings"] == {"tokens": {"value": 80, "title": "the pool's tokens",
+                                                     "env": "BENCH_TOKENS", "pool": "tokens"}}
+    assert "sleep/alpha/main-tokens10/async_sleep" not in cases   # only the kinds asked for
+    threads = cases["sleep/alpha/pool-w5-t16/sync_sleep"]
+    assert (threads.threads, threads.tuned, threads.env) == (16, {"threads": 16}, {})
+    assert cases["sleep/alpha/main/sync_sleep"].tuned == {}
+
+
+@pytest.mark.parametrize("server,message", [
+    ("{name: main, set: {tokens: 5}}",
+     "s.yaml:5: targets[0].servers[0].set.tokens: unknown setting 'tokens' of alpha; "
+     "expected one of none (it declares no `settings`)"),
+    ("{name: main, kinds: [fib]}",
+     "s.yaml:5: targets[0].servers[0].kinds: kind 'fib' is in no scenario of the suite "
+     "(async_sleep, hello, sync_sleep)"),
+    ("{name: main, threads: 8}",
+     "s.yaml:5: targets[0].servers[0]: server 'main' of alpha has no {threads} placeholder"),
+])
+def test_bad_tuning_is_one_clear_line(server, message, fake_impls):
+    suite = GOOD.replace("servers: [main, {name: pool, workers: [1, auto]}]",
+                         f"servers: [{server}]")
+    with pytest.raises(BenchError) as err:
+        plan(suite, fake_impls)
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_a_setting_names_a_declared_pool(fake_impls):
+    path = fake_impls / "alpha" / "impl.yaml"
+    path.write_text(path.read_text().replace("setup: []", TUNABLE.replace(
+        "pools:\n  tokens: a pool of tokens\n", "")))
+    with pytest.raises(BenchError, match=r"impl.yaml:\d+: settings.tokens.pool: pool 'tokens' "
+                                         r"is not declared under `pools` \(declared: none\)"):
+        load_impls(fake_impls)

@@ -16,13 +16,40 @@ import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import FastAPI, Query, Response
 from pydantic import BaseModel
 
-app = FastAPI()
+
+def _setting(name: str) -> int | None:
+    """A limit the suite set for this server (impl.yaml `settings`), or None: the default."""
+    value = os.environ.get(name)
+    return int(value) if value else None
+
+
+LIMITER_TOKENS = _setting("BENCH_LIMITER_TOKENS")       # anyio's default: 40
+EXECUTOR_THREADS = _setting("BENCH_EXECUTOR_THREADS")   # asyncio's default: min(32, cpus + 4)
+PROCESS_POOL = _setting("BENCH_PROCESS_POOL")           # ProcessPoolExecutor's: os.cpu_count()
+_executor_size: int | None = None                       # the default executor's, once set
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI):
+    """Apply the limits set for this server in each worker process, on its event loop."""
+    global _executor_size
+    if LIMITER_TOKENS:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = LIMITER_TOKENS
+    if EXECUTOR_THREADS:
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=EXECUTOR_THREADS))
+        _executor_size = EXECUTOR_THREADS
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
 
 # Every parameter is a required non-negative int; anything else is answered with 422.
 Ms = Annotated[int, Query(ge=0)]
@@ -98,7 +125,8 @@ def process_pool() -> ProcessPoolExecutor:
     """
     global _pool, _pool_pid
     if _pool is None or _pool_pid != os.getpid():  # default size: os.cpu_count()
-        _pool, _pool_pid = ProcessPoolExecutor(initializer=_pool_worker_init), os.getpid()
+        _pool = ProcessPoolExecutor(max_workers=PROCESS_POOL, initializer=_pool_worker_init)
+        _pool_pid = os.getpid()
     return _pool
 
 
@@ -211,8 +239,12 @@ async def info():
     servers = {"uvicorn": version("uvicorn")}
     if "gunicorn" in sys.modules:
         servers["gunicorn"] = version("gunicorn")
-    default_executor = ThreadPoolExecutor()  # the size asyncio's default executor gets
-    default_executor.shutdown()
+    if _executor_size is None:
+        default_executor = ThreadPoolExecutor()  # the size asyncio's default executor gets
+        default_executor.shutdown()
+        executor_size = default_executor._max_workers
+    else:
+        executor_size = _executor_size
     loop = type(asyncio.get_running_loop())
     return {
         "impl": "python-fastapi",
@@ -228,7 +260,7 @@ async def info():
         "pools": {
             "anyio-limiter": {"size": int(anyio.to_thread.current_default_thread_limiter().total_tokens),
                               "kind": "threads"},
-            "default-executor": {"size": default_executor._max_workers, "kind": "threads"},
+            "default-executor": {"size": executor_size, "kind": "threads"},
             "process-pool": {"size": process_pool()._max_workers, "kind": "processes"},
         },
         "parallelism": None,

@@ -496,3 +496,80 @@ def open_points_table(rows: list[dict]) -> Table:
                        res.get("server_rss_peak_bytes"))]))
     return drop_empty(Table("Every offered rate: measured, and the model's prediction",
                             OPEN_POINTS, out))
+
+
+# ---- limits beside their fixes ----
+
+def _base(row, rows: list[dict]):
+    """The row a tuned row changes: same scenario, implementation, server and endpoint,
+    as the implementation configures it."""
+    return next((r for r in rows if not r.get("tuned") and r["scenario"] == row["scenario"]
+                 and r["impl"] == row["impl"] and r["server_type"] == row["server_type"]
+                 and r["kind"] == row["kind"] and r["params"] == row["params"]), None)
+
+
+def _change(row, base) -> str:
+    """What the tuned row changed, from its value before to after: 'workers 2 → 5'."""
+    parts = []
+    for key, value in row["tuned"].items():
+        setting = (row.get("settings") or {}).get(key)
+        if setting:
+            before = (base.get("pools") or {}).get(setting.get("pool"))
+            name = setting.get("title") or key
+        else:
+            before, name = base.get(key), key
+        parts.append(f"{name} {before if before is not None else '?'} → {value}")
+    return ", ".join(parts)
+
+
+def _arrow(before, after, fmt) -> str:
+    return f"{fmt(before)} → {fmt(after)}"
+
+
+def _threads(row) -> str:
+    return f"{format_count(row['threads_max'])} / {format_count(row['processes_max'])}"
+
+
+def fix_words(before: float | None, after: float | None, row) -> str:
+    """What a change did to the headline rate, and the limit that binds after it."""
+    if before is None or after is None or not before:
+        return "not measured"
+    ratio = after / before
+    now = (_text(row["bottleneck"]) or "no model").split("; ")[0]
+    if ratio >= 1.2:
+        return f"moved the limit: {ratio:.1f}× the rate; what binds now: {now}"
+    if ratio <= 1 / 1.2:
+        return f"made it worse: {ratio:.2f}× the rate; {now}"
+    return f"did not help ({ratio:.2f}× the rate): {now}"
+
+
+def fixes_table(rows: list[dict]) -> Table | None:
+    """Each tuned row beside the row it changes: the setting, rate, p99, memory, threads
+    and processes and the model's ceiling before → after, and in words what the change
+    did and the limit that binds after it."""
+    pairs = [(r, b) for r in rows if r.get("tuned") and measured(r)
+             and (b := _base(r, rows)) is not None and measured(b)]
+    if not pairs:
+        return None
+    unit = seconds_unit([x["lat_p99"] for pair in pairs for x in pair])
+    columns = _columns("endpoint*", "change*", "steady req/s", f"p99 ({unit[0]})",
+                       "peak memory (MiB)", "threads / processes", "model allows (req/s)",
+                       "what it did*")
+    out = []
+    for row, base in pairs:
+        before, after = headline_rps(base)[0], headline_rps(row)[0]
+        words = fix_words(before, after, row)
+        out.append(Row(_text(row["status"]), [
+            Cell(row["label"], row["label"]),
+            Cell(_change(row, base), _change(row, base)),
+            _value(_arrow(before, after, format_rps), after),
+            _value(_arrow(base["lat_p99"], row["lat_p99"], lambda v: format_in(v, unit)),
+                   row["lat_p99"]),
+            _value(_arrow(base["rss_peak_bytes"], row["rss_peak_bytes"],
+                          lambda v: format_mib(v).removesuffix(" MiB")), row["rss_peak_bytes"]),
+            Cell(f"{_threads(base)} → {_threads(row)}", row["threads_max"]),
+            _value(_arrow(base["ceiling_rps"], row["ceiling_rps"], format_rps),
+                   row["ceiling_rps"]),
+            Cell(words, words)]))
+    return Table("Each limit beside its fix", columns, out, kind="verdict")
+

@@ -57,13 +57,19 @@ def _rate_data(rows):
 
 def _sweep_data(rows):
     lines: dict[str, dict] = {}
+    swept = view.sweeps(rows)
     for r in rows:
-        if not cells.measured(r) or is_missing(r["workers"]):
+        variable = swept.get((r["impl"], r["server_type"], r["kind"], r["params"]))
+        x = view.swept_value(r, variable) if variable else None
+        if not cells.measured(r) or x is None:
             continue
         name = f"{r['label']} · {r['impl']} {r['server_type']}".replace("`", "")
-        line = lines.setdefault(name, {"label": name, "points": []})
-        line["points"].append([int(r["workers"]), _num(r["steady_rps"]) or _num(r["rps_median"]),
-                               _num(r["ceiling_rps"])])
+        axis = "worker processes" if variable == "workers" else (
+            "threads per worker" if variable == "threads"
+            else r["settings"][variable].get("title") or variable)
+        line = lines.setdefault(name, {"label": name, "axis": axis, "points": []})
+        line["points"].append([int(x), _num(r["steady_rps"]) or _num(r["rps_median"]),
+                               _num(r["ceiling_rps"]), _num(r["rss_peak_bytes"])])
     for line in lines.values():
         line["points"].sort()
     return [line for line in lines.values() if len(line["points"]) > 1]
@@ -227,31 +233,37 @@ def _rate_chart(data):
 def _sweep_chart(data):
     from matplotlib import colormaps
     figure = _figure(4.2)
-    axes = figure.add_subplot()
+    rate, memory = figure.subplots(1, 2, width_ratios=(3, 2))
     colours = colormaps["tab10"].colors
-    values = []
+    values, settings = [], sorted({p[0] for line in data for p in line["points"]})
     for i, line in enumerate(data):
         colour = colours[i % len(colours)]
         x = [p[0] for p in line["points"]]
         y = [p[1] for p in line["points"]]
         model = [(p[0], p[2]) for p in line["points"] if p[2] is not None]
-        axes.plot(x, y, marker="o", color=colour, linewidth=2)
+        rate.plot(x, y, marker="o", color=colour, linewidth=2,
+                  label=textwrap.shorten(line["label"], 60, placeholder="…"))
         if model:
-            axes.plot(*zip(*model), linestyle="--", color=colour, linewidth=1.2)
-        axes.annotate(textwrap.shorten(line["label"], 44, placeholder="…"), (x[-1], y[-1]),
-                      xytext=(6, 0), textcoords="offset points", va="center",
-                      fontsize="small", color=colour)
+            rate.plot(*zip(*model), linestyle="--", color=colour, linewidth=1.2)
+        rss = [(p[0], p[3] / 2**20) for p in line["points"] if p[3]]
+        if rss:
+            memory.plot(*zip(*rss), marker="o", color=colour, linewidth=2)
         values += y + [m for _, m in model]
-    log = _log_if_wide(axes, values, "y")
-    workers = sorted({p[0] for line in data for p in line["points"]})
-    axes.set_xticks(workers)
-    axes.margins(x=0.05)
-    axes.set_xlim(right=max(workers) + (max(workers) - min(workers)) * 1.1)
-    axes.set_xlabel("worker processes")
-    axes.set_ylabel("steady req/s" + (" (log scale)" if log else ""))
-    axes.grid(alpha=0.3)
-    axes.plot([], [], color="#555", linewidth=2, marker="o", label="measured")
-    axes.plot([], [], color="#555", linestyle="--", label="the model")
+    log = _log_if_wide(rate, values, "y")
+    axes_names = sorted({line["axis"] for line in data})
+    wide = max(settings) >= 10 * min(settings)
+    for axes in (rate, memory):
+        if wide:
+            axes.set_xscale("log")
+            axes.minorticks_off()
+        axes.set_xticks(settings, [str(v) for v in settings])
+        axes.grid(alpha=0.3)
+        axes.set_xlabel((axes_names[0] if len(axes_names) == 1 else "the setting swept")
+                        + (" (log scale)" if wide else ""))
+    rate.set_ylabel("steady req/s" + (" (log scale)" if log else ""))
+    memory.set_ylabel("peak memory, MiB")
+    memory.set_ylim(bottom=0)
+    rate.plot([], [], color="#555", linestyle="--", label="the model (dashed)")
     figure.legend(loc="outside lower center", ncols=2, fontsize="small")
     return figure
 

@@ -56,6 +56,9 @@ def server_text(data: dict) -> str:
         parts.append("a thread per request")
     if "--without-threads" in argv:
         parts.append("one request at a time")
+    # limits the suite set through the environment: "anyio's thread limiter tokens 100"
+    parts += [f"{s.get('title')} {s.get('value')}" for s in (case.get("settings") or {}).values()
+              if isinstance(s, dict)]
     if not parts:  # nothing about concurrency on the command line: the configured name
         return str(case.get("server_label") or case.get("server") or program)
     return ", ".join([program, *parts])

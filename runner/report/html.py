@@ -35,7 +35,8 @@ def inline_svg(svg: str) -> Markup:
 
 def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
     sections = [{"name": s.name, "title": s.title, "type": s.type, "wrk": s.wrk, "lead": s.lead,
-                 "verdict": s.verdict, "tables": s.tables, "servers": s.servers,
+                 "verdict": s.verdict, "fixes": s.fixes, "tables": s.tables,
+                 "servers": s.servers,
                  "charts": [{"title": c.title, "svg": inline_svg(charts[c.name])}
                             for c in s.charts if c.name in charts]}
                 for s in view.compute_sections(run, cases)]

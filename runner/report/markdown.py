@@ -51,6 +51,7 @@ def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
     suite = view.suite_name(run, cases)
     sections = [{"name": s.name, "title": s.title, "type": s.type, "wrk": s.wrk, "lead": s.lead,
                  "verdict": render_table(s.verdict), "notes": s.verdict.notes,
+                 "fixes": render_table(s.fixes) if s.fixes else None,
                  "tables": [{"title": t.title, "text": render_table(t)} for t in s.tables],
                  "servers": s.servers,
                  "charts": [{"title": c.title, "path": chart_path(suite, c.name)}

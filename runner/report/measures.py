@@ -219,6 +219,7 @@ def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dic
         p50.append((wrk.get("latency_s") or {}).get("p50"))
     return {"server_cores": median_or_none(server_cores), "service_s": service_s,
             "p50_s": median_or_none(p50), "steady_completions": median_or_none(counted),
+            "connections": (data.get("wrk") or {}).get("connections"),
             "switch_interval_s": (data.get("info") or {}).get("lock_switch_interval_s")}
 
 

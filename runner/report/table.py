@@ -33,7 +33,8 @@ COLUMNS = (["scenario", "title", "type", "impl", "server_label", "kind", "params
            + MODEL + RESOURCES + PROBE + ["per_second", "note", "id", "label", "server_text",
                                           "server_type", "workers", "session", "checks",
                                           "wrk_duration_s", "heavy_requests", "open_knee",
-                                          "open_points"])
+                                          "open_points", "tuned", "threads",
+                                          "settings", "pools"])
 FLOATS = (["duration_s", "service_s", "steady_rps", "ceiling_rps", "model_latency_s",
            "efficiency", "good_rps", "cpu_s", "req_per_cpu_s", "rss_peak_bytes", "wrk_cores"]
           + [f"probe_{key}" for key in measures.PROBE_KEYS])
@@ -62,7 +63,10 @@ def compute_row(data: dict) -> dict:
         "note": case.get("note"), "id": case.get("id"),
         "label": describe.endpoint_label(data), "server_text": describe.server_text(data),
         "server_type": case.get("server") or case.get("server_label"),
-        "workers": case.get("workers"), "session": None,
+        "workers": case.get("workers"), "session": None, "tuned": case.get("tuned") or {},
+        "threads": case.get("threads"), "settings": case.get("settings") or {},
+        "pools": {name: pool.get("size") for name, pool in
+                  ((data.get("info") or {}).get("pools") or {}).items() if isinstance(pool, dict)},
         "checks": describe.disagreements(data),
         "wrk_duration_s": median_or_none([w.get("duration_s") for w in measured]),
         "heavy_requests": sum(w.get("requests") or 0 for w in measured) if measured else None,

@@ -36,6 +36,7 @@ class Section:
     tables: list[Table]  # the details, folded away
     servers: list[str]   # each server configuration as it ran (folded away)
     charts: list[Chart]  # the charts this scenario can have; renderers show those that exist
+    fixes: Table | None = None   # each tuned row beside the row it changes
 
 
 # ---- the run ----
@@ -102,8 +103,9 @@ def chart_specs(scenario: str, kind: str = "load", sweep: bool = False,
         return [Chart(f"{scenario}-probe", "the probe's answers per second (first repeat), "
                                            "one panel per heavy endpoint; shaded: the seconds "
                                            "wrk's heavy load ran")]
-    first = (Chart(f"{scenario}-sweep", "steady req/s against worker processes, per server "
-                                        "type: measured (solid) and the model (dashed)")
+    first = (Chart(f"{scenario}-sweep", "steady req/s and peak memory against the setting "
+                                        "swept, per server type: measured (solid) and the "
+                                        "model (dashed)")
              if sweep else
              Chart(f"{scenario}-rate", "steady req/s (bars, median of repeats)"
                    + (" against what the model allows (marks)" if modelled else "")))
@@ -121,14 +123,38 @@ def scenario_type(rows: list[dict]) -> str:
     return "load"
 
 
-def is_sweep(rows: list[dict]) -> bool:
-    """Several worker counts of one server type serving one endpoint: a worker-count sweep."""
-    counts: dict[tuple, set] = {}
+SWEEP_POINTS = 3   # a server type with this many values of one setting is a sweep
+
+
+def swept_value(row: dict, variable: str):
+    """The value of `variable` (workers, threads or a setting's name) a row ran with."""
+    if variable in ("workers", "threads"):
+        return row.get(variable)
+    setting = (row.get("settings") or {}).get(variable)
+    return setting.get("value") if isinstance(setting, dict) else None
+
+
+def sweeps(rows: list[dict]) -> dict[tuple, str]:
+    """(impl, server type, kind, params) -> the variable swept over its rows, for each
+    server type serving one endpoint with SWEEP_POINTS or more values of one setting."""
+    groups: dict[tuple, list[dict]] = {}
     for row in rows:
         if row["status"] != "na":
             key = (row["impl"], row["server_type"], row["kind"], row["params"])
-            counts.setdefault(key, set()).add(row["workers"])
-    return any(len(c) > 1 for c in counts.values())
+            groups.setdefault(key, []).append(row)
+    found = {}
+    for key, group in groups.items():
+        variables = ["workers", "threads"] + sorted({k for r in group for k in r.get("settings") or {}})
+        counts = {v: len({swept_value(r, v) for r in group} - {None}) for v in variables}
+        best = max(variables, key=lambda v: counts[v])
+        if counts[best] >= SWEEP_POINTS:
+            found[key] = best
+    return found
+
+
+def is_sweep(rows: list[dict]) -> bool:
+    """Several values of one setting of one server type serving one endpoint."""
+    return bool(sweeps(rows))
 
 
 def _wrk_settings(cases: list[dict]) -> dict[str, list[str]]:
@@ -259,7 +285,10 @@ def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
             tables=[t for t in details if t.rows],
             servers=_servers(cases, part, str(name)),
             charts=chart_specs(str(name), kind, is_sweep(part),
-                               any(not is_missing(r["ceiling_rps"]) for r in part))))
+                               any(not is_missing(r["ceiling_rps"]) for r in part)),
+            # a sweep draws its settings against each other; elsewhere a tuned row is
+            # set beside the row it changes
+            fixes=cells.fixes_table(part) if kind == "load" and not is_sweep(part) else None))
     return sections
 
 
