@@ -9,6 +9,7 @@ counts from each request's intended send time (runner.openparse).
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .calibrate import calibrate
@@ -35,11 +36,12 @@ def capacity(case: Case, info: dict, calibration: dict, cores: int) -> tuple[flo
     server = Server(case.concurrency, case.workers, case.threads)
     # at rates near its capacity an open load has few requests in flight: the cheaper of
     # one connection alone and two per core is what a request costs there
-    demand = busy_demand(calibration)
+    facts = Facts(1, service_s, cores, None, None, pools_from_info(info),
+                  info.get("parallelism"))
+    demand = busy_demand(calibration, execution, server, facts)
     if demand and calibration.get("cpu_alone_s"):
         demand = min(demand, calibration["cpu_alone_s"])
-    facts = Facts(1, service_s, cores, None, demand, pools_from_info(info),
-                  info.get("parallelism"))
+    facts = replace(facts, cpu_demand_s=demand)
     try:
         found = open_capacity(execution, server, facts)
     except NoModel as exc:
