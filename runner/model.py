@@ -375,10 +375,10 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
     """The measured fact that explains a row outside the band, in words, or "unexplained".
 
     `measured` holds what the run recorded: `server_cores` the server tree used over the
-    steady seconds, `switch_interval_s` of the process-wide lock where the runtime reports
-    one, `service_s` alone, `p50_s` under load, `connections` and `steady_completions`,
-    the completions the steady rate was counted from. (A request's CPU under load is already in the
-    ceiling, so it explains no gap.)
+    steady seconds and `cpu_per_request_s` its CPU per answer there, `switch_interval_s`
+    of the process-wide lock where the runtime reports one, `service_s` alone, `p50_s`
+    under load, `connections` and `steady_completions`, the completions the steady rate
+    was counted from.
     """
     facts = []
     counted = measured.get("steady_completions")
@@ -407,6 +407,16 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
             and abs(p50 / service - 1) > 0.1 and (p50 < service) == (efficiency > 1)):
         facts.append(f"a request took {p50 * 1000:.3g} ms under load against "
                      f"{service * 1000:.3g} ms alone")
+    # requests that are all CPU keep their cores busy under a queue; one connection alone,
+    # or a few, also leave the server idle while the client turns round
+    under, held = measured.get("cpu_per_request_s"), prediction.in_service / prediction.ceiling_rps
+    if (prediction.bound == "requests" and efficiency > 1 and under and used
+            and under < 0.95 * held and used >= 0.9 * min(prediction.in_service,
+                                                          prediction.parallel or 1)):
+        facts.append(f"under load the server kept {used:.2f} cores busy at "
+                     f"{under * 1000:.3g} ms of CPU a request, shorter than the "
+                     f"{held * 1000:.3g} ms a request held its place in calibration, "
+                     "where the server also idled while the client turned round")
     return "; ".join(facts) if facts else "unexplained"
 
 

@@ -259,3 +259,12 @@ def test_load_demand_counts_cpu_over_the_steady_seconds():
     run["resources"]["server_cpu_s"] = 0.1
     assert load_demand(run, 0.05) is None
 
+
+
+def test_a_cpu_request_faster_under_a_queue_says_the_server_idled_in_calibration():
+    one = predict(Execution("loop-blocking"), Server(LOOP, 1), facts(service_s=0.0048))
+    cause = diagnose(one, 1.11, {"cpu_per_request_s": 0.00434, "server_cores": 1.01})
+    assert cause == ("under load the server kept 1.01 cores busy at 4.34 ms of CPU a request, "
+                     "shorter than the 4.8 ms a request held its place in calibration, where "
+                     "the server also idled while the client turned round")
+    assert diagnose(one, 1.11, {"cpu_per_request_s": 0.00434, "server_cores": 0.5}) == "unexplained"

@@ -207,7 +207,7 @@ def demand_note(data: dict, runs: list[dict], found: Prediction | None) -> str |
 
 def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dict:
     """What diagnose() weighs against a row outside the band."""
-    server_cores, p50, counted = [], [], []
+    server_cores, per_request, p50, counted = [], [], [], []
     for run in runs:
         wrk = run["wrk"]
         window = steady_window(wrk.get("per_second"), service_s)
@@ -216,8 +216,9 @@ def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dic
         used = window_cpu(run, service_s)
         if used:
             server_cores.append(used[0] / used[1])
+            per_request.append(used[0] / used[2] if used[2] else None)
         p50.append((wrk.get("latency_s") or {}).get("p50"))
-    return {"server_cores": median_or_none(server_cores), "service_s": service_s,
+    return {"cpu_per_request_s": median_or_none(per_request), "server_cores": median_or_none(server_cores), "service_s": service_s,
             "p50_s": median_or_none(p50), "steady_completions": median_or_none(counted),
             "connections": (data.get("wrk") or {}).get("connections"),
             "switch_interval_s": (data.get("info") or {}).get("lock_switch_interval_s")}
