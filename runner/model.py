@@ -174,7 +174,7 @@ def _cores_limit(execution: Execution, server: Server, facts: Facts, parallel: f
                  usable: int) -> str:
     """What caps the cores the work can use, in words."""
     left = facts.cores_left if facts.cores_left is not None else facts.cores
-    beside = f"{left:.2g} of {facts.cores} cores left beside the load generator and the runner"
+    beside = f"{left:.2g} of {facts.cores} cores left beside the load generator"
     if usable >= left:
         return f"cores: {beside}"
     workers = f" x {_plural(server.workers, 'worker')}"
@@ -357,10 +357,10 @@ def unsteady(prediction: Prediction, window_s: float | None) -> str | None:
     rounds = window_s / prediction.round_s
     if rounds >= MIN_ROUNDS:
         return None
-    return (f"no steady rate: {prediction.in_service:g} requests in service at once are "
-            f"replaced every {prediction.round_s:.2g} s, and the {window_s:g} s window holds "
-            f"{rounds:.1f} such rounds; a steady rate needs {MIN_ROUNDS}, a window of at "
-            f"least {MIN_ROUNDS * prediction.round_s:.0f} s")
+    return (f"no steady rate: the {prediction.in_service:g} requests in service are "
+            f"replaced every {prediction.round_s:.2g} s, {rounds:.1f} times in the "
+            f"{window_s:g} s window (a steady rate needs {MIN_ROUNDS}: "
+            f"{MIN_ROUNDS * prediction.round_s:.0f} s)")
 
 
 def interpolate(series: list[list[float]], at: float) -> float | None:

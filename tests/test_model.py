@@ -95,7 +95,7 @@ def test_cpu_ceilings(execution, server, parallelism, parallel, bottleneck):
 def test_cores_left_beside_the_load_generator_bound_cpu_work():
     p = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001, left=1.6))
     assert p.bound == "cores" and p.ceiling_rps == pytest.approx(1600)
-    assert p.bottleneck == "cores: 1.6 of 2 cores left beside the load generator and the runner"
+    assert p.bottleneck == "cores: 1.6 of 2 cores left beside the load generator"
 
 
 def test_a_wait_without_cpu_demand_has_no_cores_bound():
@@ -228,9 +228,9 @@ def test_a_window_of_few_rounds_has_no_steady_rate():
     shared = predict(Execution("pool", "threads-40", "process"), Server(LOOP, 1),
                      facts(service_s=0.2, demand=0.2))
     assert shared.round_s == pytest.approx(8.0)
-    assert unsteady(shared, 9) == ("no steady rate: 40 requests in service at once are "
-                                   "replaced every 8 s, and the 9 s window holds 1.1 such "
-                                   "rounds; a steady rate needs 3, a window of at least 24 s")
+    assert unsteady(shared, 9) == ("no steady rate: the 40 requests in service are replaced "
+                                   "every 8 s, 1.1 times in the 9 s window (a steady rate "
+                                   "needs 3: 24 s)")
     assert unsteady(shared, 24) is None
     # one request at a time is steady from its first answer
     one = predict(Execution("loop-blocking"), Server(LOOP, 1), facts(service_s=2.0))

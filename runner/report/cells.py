@@ -559,6 +559,8 @@ def fixes_table(rows: list[dict]) -> Table | None:
     for row, base in pairs:
         before, after = headline_rps(base)[0], headline_rps(row)[0]
         words = fix_words(before, after, row)
+        if base.get("unsteady") or row.get("unsteady"):
+            words += "; ⚠ a rate without a steady state (see the verdict): read the ratio loosely"
         out.append(Row(_text(row["status"]), [
             Cell(row["label"], row["label"]),
             Cell(_change(row, base), _change(row, base)),

@@ -256,7 +256,8 @@ def _sweep_chart(data):
         if wide:
             axes.set_xscale("log")
             axes.minorticks_off()
-        axes.set_xticks(settings, [str(v) for v in settings])
+        axes.set_xticks(settings, [str(v) for v in settings],
+                        rotation=45 if len(settings) > 6 else 0)
         axes.grid(alpha=0.3)
         axes.set_xlabel((axes_names[0] if len(axes_names) == 1 else "the setting swept")
                         + (" (log scale)" if wide else ""))

@@ -146,8 +146,9 @@ def prediction(data: dict, service_s: float | None,
     """The model's prediction for a case and its bottleneck text (why not, when None).
 
     The CPU a request costs is the load's own, counted over the seconds the rate is: this
-    machine's speed drifts by a fifth over tens of seconds (docs/formats.md, Calibration),
-    so a cost calibrated before the load would judge the load by another machine."""
+    machine's speed drifts, at times by a fifth over tens of seconds (docs/formats.md,
+    Calibration), so a cost calibrated before the load would judge the load by another
+    machine."""
     case = data.get("case") or {}
     kind = case.get("kind")
     runs = measured_runs(data) if runs is None else runs
@@ -194,14 +195,11 @@ def demand_note(data: dict, runs: list[dict], found: Prediction | None) -> str |
     before = cpu_demand(data, runs)
     if not loaded:
         return None
-    note = f"{loaded * 1000:.3g} ms of CPU per request under this load"
+    note = f"{loaded * 1000:.3g} ms of CPU a request under this load"
     if before and abs(loaded / before - 1) > 0.1:
-        connections = median_or_none([_calibration(run).get("demand_connections")
-                                      for run in runs])
-        note += (f", {loaded / before - 1:+.0%} against {before * 1000:.3g} ms with "
-                 f"{connections or 0:.0f} connections just before")
+        note += f" ({loaded / before - 1:+.0%} against calibration)"
     if found.runnable_per_process > 1:
-        note += f" ({found.runnable_per_process} threads share one process-wide lock)"
+        note += f", {found.runnable_per_process} threads on one process-wide lock"
     return note
 
 
