@@ -152,20 +152,17 @@ def parse_manifest(data: object, file: str, lines: dict) -> Manifest:
 def _check_declarations(manifest: Manifest, file: str, lines: dict) -> None:
     """Each pool named is declared; work on an event loop needs servers that have one."""
     loops = [name for name, s in manifest.servers.items() if s.concurrency != "event-loop"]
-    for name, setting in manifest.settings.items():
-        if setting.pool and setting.pool not in manifest.pools:
+    named = [(("settings", name, "pool"), setting.pool)
+             for name, setting in manifest.settings.items()]
+    named += [(("endpoints", kind, "pool"), endpoint.pool)
+              for kind, endpoint in manifest.endpoints.items()]
+    for where, pool in named:
+        if pool and pool not in manifest.pools:
             declared = ", ".join(manifest.pools) or "none"
-            raise BenchError(f"pool {setting.pool!r} is not declared under `pools` "
-                             f"(declared: {declared})", file=file,
-                             key=f"settings.{name}.pool",
-                             line=lines.get(("settings", name, "pool")))
+            raise BenchError(f"pool {pool!r} is not declared under `pools` "
+                             f"(declared: {declared})", file=file, key=".".join(where),
+                             line=lines.get(where))
     for kind, endpoint in manifest.endpoints.items():
-        if endpoint.pool and endpoint.pool not in manifest.pools:
-            declared = ", ".join(manifest.pools) or "none"
-            raise BenchError(f"pool {endpoint.pool!r} is not declared under `pools` "
-                             f"(declared: {declared})", file=file,
-                             key=f"endpoints.{kind}.pool",
-                             line=lines.get(("endpoints", kind, "pool")))
         if endpoint.runs in ("loop", "loop-blocking") and loops:
             raise BenchError(f"runs: {endpoint.runs} needs an event loop, but server "
                              f"{loops[0]!r} has concurrency "
