@@ -1,7 +1,7 @@
 """The endpoint contract: every kind, the parameter it takes, and how it is reached.
 
-New kinds are added to DESIGN.md's table first, then here; implementations declare in
-their manifest which of these they serve.
+New kinds are added to the endpoint contract in docs/formats.md first, then here;
+implementations declare in their manifest which of these they serve.
 """
 
 # kind -> the query parameter it needs

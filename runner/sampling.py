@@ -1,6 +1,6 @@
 """Resource use while wrk runs: the server's whole process tree, and wrk itself.
 
-Threads versus processes is one of the seeds' claims about memory, and a load generator
+Threads versus processes is one of the articles' claims about memory, and a load generator
 that saturates its cores measures itself rather than the server; both need numbers. A
 background thread samples with psutil every `interval` seconds.
 """

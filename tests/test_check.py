@@ -39,7 +39,7 @@ def test_honest_answers_pass():
     ("hello", {}, 200, b"<html>", 0.01, "body is not JSON"),
     ("hello", {}, 200, b"[1]", 0.01, "body is not a JSON object"),
     ("hello", {}, 200, b'{"message": "hi"}', 0.01, "expected {\"message\": \"hello\"}"),
-    # a sleep that returned at once but claims it slept (the seed's Go bug)
+    # a sleep that returned at once but claims it slept (a bug in one article's Go code)
     ("sync_sleep", {"ms": 1000}, 200, body(kind="sync_sleep", ms=1000, slept_ms=1000.0), 0.002,
      "answered in 2.0 ms, a sleep of 1000 ms cannot be faster"),
     ("sync_sleep", {"ms": 1000}, 200, body(kind="sync_sleep", ms=1000, slept_ms=3.0), 1.0,
@@ -48,7 +48,7 @@ def test_honest_answers_pass():
      "slept_ms is None, expected a number"),
     ("async_sleep", {"ms": 10}, 200, body(kind="sync_sleep", ms=10, slept_ms=10), 0.02,
      "body kind is 'sync_sleep', expected 'async_sleep'"),
-    # a CPU loop that returned after its first step (the seed's Python bug)
+    # a CPU loop that returned after its first step (a bug in one article's Python code)
     ("cpu_sync", {"n": 5_000_000}, 200, body(kind="cpu_sync", n=5_000_000, result=0), 0.0001,
      "result is 0, expected 12499997500000"),
     ("cpu_sync", {"n": 10}, 200, body(kind="cpu_sync", n=11, result=45), 0.0001,

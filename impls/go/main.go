@@ -117,7 +117,7 @@ func fibHandler(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"kind": "fib", "n": n, "result": fib(n)})
 }
 
-// The large-response seed's models; every strN is a nil *string, encoded as null.
+// The models of the large-response article; every strN is a nil *string, encoded as null.
 type Address struct {
 	ID   int     `json:"id"`
 	Str1 *string `json:"str1"`

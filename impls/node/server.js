@@ -38,7 +38,7 @@ function fib(n) {
   return n < 2 ? n : fib(n - 1) + fib(n - 2);
 }
 
-// The large-response seed's models, written as literals so that every object of a kind
+// The models of the large-response article, written as literals so that every object of a kind
 // shares one V8 hidden class; item i has id i everywhere and every strN is null.
 function address(i) {
   return { id: i, str1: null, str2: null, str3: null, str4: null,

@@ -22,7 +22,7 @@ test('fib is the naive recursion with fib(0) = 0, fib(1) = 1', () => {
   assert.equal(fib(25), 75025);
 });
 
-test('a client has the seed models\' keys, id i everywhere and null strings', () => {
+test('a client has the article models\' keys, id i everywhere and null strings', () => {
   const c = client(7);
   assert.deepEqual(Object.keys(c), ['id', 'address', 'bank_accounts', ...strs(8)]);
   assert.deepEqual(Object.keys(c.address), ['id', ...strs(8)]);

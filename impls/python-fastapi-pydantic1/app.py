@@ -1,6 +1,6 @@
 """FastAPI 0.99 + pydantic v1 side of the concbench endpoint contract (docs/formats.md).
 
-The same endpoints as impls/python-fastapi, pinned to the era of the large-response seed
+The same endpoints as impls/python-fastapi, pinned to the era of the large-response article
 (002): FastAPI 0.99.1 with pydantic 1.10. In that FastAPI, a `def` endpoint with a
 response_model has its return value turned into dicts (`.dict()`), encoded by
 `jsonable_encoder` (a pure-Python walk over every value) and dumped by `json.dumps`, all
@@ -136,7 +136,7 @@ def fib_endpoint(n: N):
     return {"kind": "fib", "n": n, "result": fib(n)}
 
 
-# --- a large nested response (seed 002) ------------------------------------------------
+# --- a large nested response (the large-response article) ------------------------------------------------
 
 class Address(BaseModel):
     id: int
@@ -203,13 +203,13 @@ def json_large(items: N):
     # turns them into dicts with .dict() (on the event loop), validates those against
     # the response_model (in the thread pool for a `def` handler), runs jsonable_encoder
     # over the result (on the event loop) and JSONResponse json.dumps it (on the event
-    # loop): the seed's stall, where every other request waits.
+    # loop): the article's stall, where every other request waits.
     return clients("json_large", items)
 
 
 @app.get("/json_large_offloaded")
 def json_large_offloaded(items: N):
-    # Serialise here, in the thread pool, and hand FastAPI finished bytes (the seed's
+    # Serialise here, in the thread pool, and hand FastAPI finished bytes (the article's
     # fix): a Response skips FastAPI's response_model work entirely.
     # Compact separators, as FastAPI's JSONResponse writes, so both variants send the same
     # bytes (pydantic v1's .json() defaults to json.dumps' ", " and ": ").

@@ -155,7 +155,7 @@ def fib_endpoint(n: N):
     return {"kind": "fib", "n": n, "result": fib(n)}
 
 
-# --- a large nested response (seed 002) ------------------------------------------------
+# --- a large nested response (the large-response article) ------------------------------------------------
 
 class Address(BaseModel):
     id: int

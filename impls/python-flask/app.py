@@ -112,7 +112,7 @@ NULLS16 = {f"str{k}": None for k in range(1, 17)}
 
 
 def client(i: int) -> dict:
-    """One Client of the large-response seed: Address and one Account, all with id i."""
+    """One Client of the large-response article: Address and one Account, all with id i."""
     return {"id": i, "address": {"id": i, **NULLS8},
             "bank_accounts": [{"id": i, "address": None, **NULLS16}], **NULLS8}
 

@@ -1,7 +1,7 @@
 """A deliberately faulty implementation, one fault per --mode, for the runner's tests.
 
 good: a correct server; liar: sync_sleep answers at once while claiming it slept, and
-cpu_sync's loop returns after its first step (the seed's bug); exits-at-start;
+cpu_sync's loop returns after its first step (a bug an article's code had); exits-at-start;
 never-ready; crashes-mid-run (exits after a few requests); hangs (stops answering
 after the conformance request); wrong-status (500 for everything but /info).
 
