@@ -409,7 +409,7 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
                      f"{service * 1000:.3g} ms alone")
     # requests that are all CPU keep their cores busy under a queue; one connection alone,
     # or a few, also leave the server idle while the client turns round
-    under, held = measured.get("cpu_per_request_s"), prediction.in_service / prediction.ceiling_rps
+    under, held = measured.get("cpu_per_request_s"), prediction.round_s
     if (prediction.bound == "requests" and efficiency > 1 and under and used
             and under < 0.95 * held and used >= 0.9 * min(prediction.in_service,
                                                           prediction.parallel or 1)):

@@ -289,6 +289,7 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
     suite = loaded.suite
     cases: list[Case] = []
     seen: set[str] = set()
+    asked = {k for s in suite.scenarios for k in s.kinds}   # what a server's `kinds` may name
     for s_index, scenario in enumerate(suite.scenarios):
         wrk = suite.wrk.merged(scenario.wrk)
         if wrk.connections < wrk.threads:
@@ -316,7 +317,6 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                         f"unknown server {ref.name!r} of {impl.name}; expected one of "
                         + ", ".join(manifest.servers), base + (t_index, "servers", r_index))
                 where = base + (t_index, "servers", r_index)
-                asked = {k for s in suite.scenarios for k in s.kinds}
                 stray = [k for k in ref.kinds or [] if k not in asked]
                 if stray:
                     raise loaded.error(f"kind {stray[0]!r} is in no scenario of the suite "
@@ -374,10 +374,10 @@ def _variants(loaded: LoadedSuite, impl: Impl, server, ref: ServerRef, cores: in
     """(workers, threads, settings, what differs from the manifest, label) for every
     combination a suite's server entry asks for, in order."""
     manifest = impl.manifest
+    templated = {p: any("{" + p + "}" in a for a in server.argv) for p in ("workers", "threads")}
     for placeholder, asked in (("workers", ref.workers), ("threads", ref.threads)):
         default = getattr(server, placeholder)
-        if (asked is not None and _listed(asked) != [default]
-                and not any("{" + placeholder + "}" in a for a in server.argv)):
+        if asked is not None and _listed(asked) != [default] and not templated[placeholder]:
             raise loaded.error(f"server {ref.name!r} of {impl.name} has no {{{placeholder}}} "
                                f"placeholder, so its {placeholder} cannot be set", where)
     unknown = [name for name in ref.set if name not in manifest.settings]
@@ -396,7 +396,7 @@ def _variants(loaded: LoadedSuite, impl: Impl, server, ref: ServerRef, cores: in
         tuned = {**({"workers": workers} if workers != default_workers else {}),
                  **({"threads": threads} if threads != server.threads else {}), **settings}
         label = ref.name
-        if any("{workers}" in a for a in server.argv):
+        if templated["workers"]:
             label += f"-w{workers}"
         if ref.threads is not None:
             label += f"-t{threads}"

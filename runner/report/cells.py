@@ -561,9 +561,10 @@ def fixes_table(rows: list[dict]) -> Table | None:
         words = fix_words(before, after, row)
         if base.get("unsteady") or row.get("unsteady"):
             words += "; ⚠ a rate without a steady state (see the verdict): read the ratio loosely"
+        change = _change(row, base)
         out.append(Row(_text(row["status"]), [
             Cell(row["label"], row["label"]),
-            Cell(_change(row, base), _change(row, base)),
+            Cell(change, change),
             _value(_arrow(before, after, format_rps), after),
             _value(_arrow(base["lat_p99"], row["lat_p99"], lambda v: format_in(v, unit)),
                    row["lat_p99"]),

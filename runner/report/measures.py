@@ -6,10 +6,10 @@ return into its row. Values are in base units (seconds, req/s, bytes, counts), o
 where the stored data cannot give them, with the reason in words where a reader needs it.
 """
 
-from ..interference import align, summarize_probe
-from ..kinds import MODELLED
 from dataclasses import replace
 
+from ..interference import align, summarize_probe
+from ..kinds import MODELLED
 from ..model import (BUSY_CORES, Execution, Facts, NoModel, Prediction, Server, busy_demand,
                      busy_occupancy, diagnose, interpolate, pools_from_info, predict,
                      steady_bounds, steady_state_rps, steady_window, unsteady)
@@ -83,11 +83,7 @@ def occupancy(data: dict, runs: list[dict]) -> float | None:
     if not found:
         return None
     facts = _facts(data, runs, None)
-    try:
-        return median_or_none([busy_occupancy(_calibration(run), *found, facts)
-                               for run in runs])
-    except NoModel:
-        return None
+    return median_or_none([busy_occupancy(_calibration(run), *found, facts) for run in runs])
 
 
 def cores_of(data: dict) -> int | None:
@@ -141,6 +137,13 @@ def load_demand(run: dict, service_s: float | None) -> float | None:
     return found[0] / found[2]
 
 
+def demands(data: dict, runs: list[dict]) -> tuple[float | None, float | None]:
+    """(CPU seconds a request cost in calibration, and in the load's steady seconds), each
+    the median of runs."""
+    return (cpu_demand(data, runs),
+            median_or_none([load_demand(run, service_time(run)) for run in runs]))
+
+
 def prediction(data: dict, service_s: float | None,
                runs: list[dict] | None = None) -> tuple[Prediction | None, str]:
     """The model's prediction for a case and its bottleneck text (why not, when None).
@@ -163,13 +166,10 @@ def prediction(data: dict, service_s: float | None,
     if not calibrated(runs):
         return None, "no model: no calibration recorded (a result from before calibration)"
     service_s = min(service_s, occupancy(data, runs) or service_s)
-    demand = calibrated_demand = cpu_demand(data, runs)
-    loaded = median_or_none([load_demand(run, service_time(run)) for run in runs])
-    if loaded:
-        demand = loaded
-        if calibrated_demand:   # the request's CPU, at the load's speed
-            service_s = max(service_s + loaded - calibrated_demand, loaded)
-    facts = replace(_facts(data, runs, service_s), cpu_demand_s=demand)
+    before, loaded = demands(data, runs)
+    if loaded and before:   # the request's CPU, at the load's speed
+        service_s = max(service_s + loaded - before, loaded)
+    facts = replace(_facts(data, runs, service_s), cpu_demand_s=loaded or before)
     try:
         found = predict(*declared(data), facts)
     except NoModel as exc:
@@ -191,8 +191,7 @@ def demand_note(data: dict, runs: list[dict], found: Prediction | None) -> str |
     calibration just before it where they differ by more than a tenth."""
     if found is None or found.bound != "cores":
         return None
-    loaded = median_or_none([load_demand(run, service_time(run)) for run in runs])
-    before = cpu_demand(data, runs)
+    before, loaded = demands(data, runs)
     if not loaded:
         return None
     note = f"{loaded * 1000:.3g} ms of CPU a request under this load"
@@ -216,7 +215,8 @@ def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dic
             server_cores.append(used[0] / used[1])
             per_request.append(used[0] / used[2] if used[2] else None)
         p50.append((wrk.get("latency_s") or {}).get("p50"))
-    return {"cpu_per_request_s": median_or_none(per_request), "server_cores": median_or_none(server_cores), "service_s": service_s,
+    return {"cpu_per_request_s": median_or_none(per_request),
+            "server_cores": median_or_none(server_cores), "service_s": service_s,
             "p50_s": median_or_none(p50), "steady_completions": median_or_none(counted),
             "connections": (data.get("wrk") or {}).get("connections"),
             "switch_interval_s": (data.get("info") or {}).get("lock_switch_interval_s")}

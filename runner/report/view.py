@@ -144,7 +144,8 @@ def sweeps(rows: list[dict]) -> dict[tuple, str]:
             groups.setdefault(key, []).append(row)
     found = {}
     for key, group in groups.items():
-        variables = ["workers", "threads"] + sorted({k for r in group for k in r.get("settings") or {}})
+        variables = ["workers", "threads"] + sorted(
+            {k for r in group for k in r.get("settings") or {}})
         counts = {v: len({swept_value(r, v) for r in group} - {None}) for v in variables}
         best = max(variables, key=lambda v: counts[v])
         if counts[best] >= SWEEP_POINTS:
@@ -262,7 +263,7 @@ def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
     sections = []
     for name in dict.fromkeys(r["scenario"] for r in rows):
         part = [r for r in rows if r["scenario"] == name]
-        kind = scenario_type(part)
+        kind, sweep = scenario_type(part), is_sweep(part)
         if kind == "open":
             verdict = cells.open_verdict_table(part, 0)
             details = [cells.open_points_table(part)]
@@ -284,11 +285,11 @@ def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
             wrk=wrk.get(name, []), lead=lead, verdict=verdict,
             tables=[t for t in details if t.rows],
             servers=_servers(cases, part, str(name)),
-            charts=chart_specs(str(name), kind, is_sweep(part),
+            charts=chart_specs(str(name), kind, sweep,
                                any(not is_missing(r["ceiling_rps"]) for r in part)),
             # a sweep draws its settings against each other; elsewhere a tuned row is
             # set beside the row it changes
-            fixes=cells.fixes_table(part) if kind == "load" and not is_sweep(part) else None))
+            fixes=cells.fixes_table(part) if kind == "load" and not sweep else None))
     return sections
 
 
