@@ -1,0 +1,3 @@
+module concbench/services/upstream
+
+go 1.26
