@@ -11,11 +11,17 @@
 // measured wait, the loop's sum, fib(n), the items), so the runner can reject an
 // endpoint that skips it.
 //
+// upstream_async waits on the upstream service (services/upstream, BENCH_UPSTREAM_URL)
+// with Node's global fetch on its default dispatcher, untuned: undici opens as many
+// connections per origin as requests need. The answer carries the upstream's signed
+// nonce, which only the real call can give.
+//
 // Usage: node server.js --host 127.0.0.1 --port PORT [--workers W]
 
 'use strict';
 
 const cluster = require('node:cluster');
+const crypto = require('node:crypto');
 const http = require('node:http');
 const os = require('node:os');
 const { performance } = require('node:perf_hooks');
@@ -137,10 +143,18 @@ const pool = new Pool(POOL_SIZE);
 // Upper bounds keep a typo from hanging the server or answering a wrong number:
 // n <= 2**27 keeps sum(range(n)) below 2**53 (exact in a double), fib(78) is the largest
 // Fibonacci number below 2**53, and 500,000 items (about 250 MB of JSON) stay well under
-// V8's longest string (2**29 - 24 characters).
-const LIMITS = { ms: 3_600_000, n: 2 ** 27, fib: 78, items: 500_000 };
+// V8's longest string (2**29 - 24 characters). io_ms is the upstream's own limit (60 s).
+const LIMITS = { ms: 3_600_000, io_ms: 60_000, n: 2 ** 27, fib: 78, items: 500_000 };
 
 class BadParam extends Error {}
+
+// An error answered with its own status and message (503, 502), not logged.
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
 
 // The query parameter `name` as an integer in 0..LIMITS[limit], else BadParam (422).
 function intParam(query, name, limit = name) {
@@ -165,6 +179,35 @@ async function timedWait(kind, query, wait) {
   return { kind, ms, slept_ms: performance.now() - started };
 }
 
+// Calls the upstream's /delay with a fresh nonce and returns its JSON object as received;
+// the runner checks the nonce's signature. BENCH_UPSTREAM_URL is read at each call (the
+// runner sets it once, at start), so a server without it still serves everything else.
+async function upstreamAsync(query) {
+  const base = (process.env.BENCH_UPSTREAM_URL ?? '').replace(/\/+$/, '');
+  if (!base) throw new HttpError(503, 'BENCH_UPSTREAM_URL is not set');
+  const ms = intParam(query, 'ms', 'io_ms');
+  const nonce = crypto.randomBytes(16).toString('hex');
+  let status, text;
+  try {
+    const res = await fetch(`${base}/delay?${new URLSearchParams({ ms: String(ms), nonce })}`);
+    status = res.status;
+    text = await res.text(); // read to the end: the connection goes back to the agent
+  } catch (err) {
+    throw new HttpError(502, `upstream: ${err.message}${err.cause ? `: ${err.cause.message ?? err.cause}` : ''}`);
+  }
+  if (status !== 200) throw new HttpError(502, `upstream answered ${status}: ${text.slice(0, 200)}`);
+  let upstream;
+  try {
+    upstream = JSON.parse(text);
+  } catch {
+    upstream = null;
+  }
+  if (upstream === null || typeof upstream !== 'object' || Array.isArray(upstream)) {
+    throw new HttpError(502, `upstream answered no JSON object: ${text.slice(0, 200)}`);
+  }
+  return { kind: 'upstream_async', ms, nonce, upstream };
+}
+
 // One Int32Array that nobody ever notifies: Atomics.wait on it sleeps the whole thread.
 const neverNotified = new Int32Array(new SharedArrayBuffer(4));
 
@@ -179,7 +222,11 @@ function info() {
     pid: process.pid, // in cluster mode, the worker process that answered
     cpu_count: os.cpus().length,
     server_label: process.env.BENCH_SERVER ?? null,
-    pools: { 'worker-threads': { size: POOL_SIZE, kind: 'threads' } },
+    pools: {
+      'worker-threads': { size: POOL_SIZE, kind: 'threads' },
+      // fetch's global dispatcher: no cap on connections per origin (undici's default)
+      'undici-agent': { size: null, kind: 'connections' },
+    },
     parallelism: null,
     lock_switch_interval_s: null,
   };
@@ -212,6 +259,7 @@ const ROUTES = {
     const count = intParam(q, 'items');
     return pool.run({ type: 'clients', kind: 'json_large_offloaded', count });
   },
+  '/upstream_async': upstreamAsync, // the loop serves other requests while fetch waits
 };
 
 function send(res, status, body) {
@@ -232,6 +280,7 @@ async function handle(req, res) {
     send(res, 200, await route(url.searchParams));
   } catch (err) {
     if (err instanceof BadParam) return send(res, 422, { error: err.message, status: 422 });
+    if (err instanceof HttpError) return send(res, err.status, { error: err.message, status: err.status });
     console.error(err);
     send(res, 500, { error: String(err), status: 500 });
   }
@@ -308,4 +357,4 @@ if (!isMainThread) {
   main();
 }
 
-module.exports = { sumTo, fib, client, clientsBody, Pool, intParam, LIMITS };
+module.exports = { sumTo, fib, client, clientsBody, Pool, intParam, LIMITS, handle, info };

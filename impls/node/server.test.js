@@ -1,10 +1,11 @@
-// The pure functions of server.js, and its worker pool: `node --test impls/node/`.
+// The pure functions of server.js, its worker pool and its upstream call: `node --test impls/node/`.
 'use strict';
 
 const assert = require('node:assert/strict');
+const http = require('node:http');
 const test = require('node:test');
 
-const { sumTo, fib, client, clientsBody, Pool, intParam, LIMITS } = require('./server.js');
+const { sumTo, fib, client, clientsBody, Pool, intParam, LIMITS, handle } = require('./server.js');
 
 const strs = (n) => Array.from({ length: n }, (_, i) => `str${i + 1}`);
 
@@ -68,4 +69,75 @@ test('a task that kills its thread fails alone; the pool replaces the thread', a
   await assert.rejects(pool.run({ type: 'no-such-task' }), TypeError);
   assert.equal(await pool.run({ type: 'sum', n: 4 }), 6);
   assert.equal(pool.started, 1);
+});
+
+// --- upstream_async, against a fake upstream ---------------------------------------------
+
+// Starts a node:http server on a free port; resolves to its base URL and a close function.
+async function listen(handler) {
+  const server = http.createServer(handler);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return { url, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+// GETs path from server.js's own handler with BENCH_UPSTREAM_URL = upstream.
+async function getApp(path, upstream) {
+  const saved = process.env.BENCH_UPSTREAM_URL;
+  if (upstream === undefined) delete process.env.BENCH_UPSTREAM_URL;
+  else process.env.BENCH_UPSTREAM_URL = upstream;
+  const app = await listen(handle);
+  try {
+    const res = await fetch(app.url + path);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    return { status: res.status, body: await res.json() };
+  } finally {
+    await app.close();
+    if (saved === undefined) delete process.env.BENCH_UPSTREAM_URL;
+    else process.env.BENCH_UPSTREAM_URL = saved;
+  }
+}
+
+test('upstream_async passes on the upstream\'s object for a fresh nonce', async (t) => {
+  const queries = [];
+  const upstream = await listen((req, res) => {
+    const q = new URL(req.url, 'http://x').searchParams;
+    queries.push(req.url);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ nonce: q.get('nonce'), ms: Number(q.get('ms')), at: 1700000000.123456, sig: 'abc' }));
+  });
+  t.after(upstream.close);
+  const { status, body } = await getApp('/upstream_async?ms=25', `${upstream.url}/`);
+  assert.equal(status, 200);
+  assert.deepEqual(Object.keys(body), ['kind', 'ms', 'nonce', 'upstream']);
+  assert.equal(body.kind, 'upstream_async');
+  assert.equal(body.ms, 25);
+  assert.match(body.nonce, /^[0-9a-f]{32}$/);
+  assert.deepEqual(body.upstream, { nonce: body.nonce, ms: 25, at: 1700000000.123456, sig: 'abc' });
+  assert.deepEqual(queries, [`/delay?ms=25&nonce=${body.nonce}`]);
+  const again = await getApp('/upstream_async?ms=0', upstream.url);
+  assert.notEqual(again.body.nonce, body.nonce);
+});
+
+test('upstream_async: 503 without BENCH_UPSTREAM_URL, 502 when the upstream fails', async (t) => {
+  assert.deepEqual(await getApp('/upstream_async?ms=1', undefined),
+                   { status: 503, body: { error: 'BENCH_UPSTREAM_URL is not set', status: 503 } });
+  const refusing = await listen(() => {});
+  await refusing.close(); // nothing listens there any more
+  const bad = await listen((req, res) => {
+    res.writeHead(400, { 'Content-Type': 'application/json' });
+    res.end('{"error": "expected ?ms= at most 60000", "status": 400}');
+  });
+  t.after(bad.close);
+  const notObject = await listen((req, res) => res.end('[1, 2]'));
+  t.after(notObject.close);
+  for (const [url, mention] of [[refusing.url, /ECONNREFUSED/], [bad.url, /upstream answered 400/],
+                                [notObject.url, /no JSON object/]]) {
+    const { status, body } = await getApp('/upstream_async?ms=1', url);
+    assert.equal(status, 502, url);
+    assert.equal(body.status, 502);
+    assert.match(body.error, mention);
+  }
+  const { status } = await getApp('/upstream_async?ms=60001', bad.url);
+  assert.equal(status, 422); // checked before any call, like every parameter here
 });
