@@ -6,9 +6,13 @@ comparison timed a "CPU-bound" loop that returned after its first iteration and 
 it is measured; any problem listed here skips the case with that reason.
 """
 
+import hashlib
+import hmac
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from .kinds import JSON_KINDS, SLEEP_KINDS, SUM_KINDS
+from .kinds import DB_KINDS, JSON_KINDS, SLEEP_KINDS, SUM_KINDS, UPSTREAM_KINDS
 
 ADDRESS_KEYS = {"id"} | {f"str{i}" for i in range(1, 9)}
 ACCOUNT_KEYS = {"id", "address"} | {f"str{i}" for i in range(1, 17)}
@@ -16,6 +20,74 @@ CLIENT_KEYS = {"id", "address", "bank_accounts"} | {f"str{i}" for i in range(1, 
 
 # a sleep answered this much sooner than asked was not a sleep (clock granularity aside)
 SLEEP_TOLERANCE_S = 0.002
+# the rows of the database's table (runner/services.py): id -> md5 of the id's text
+TABLE_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What an I/O answer is checked against, known only to the runner: when the request
+    was sent and answered (epoch seconds, one clock for every process on the machine), the
+    upstream's signing key, and whether a pid is a backend of the database it started."""
+    sent_at: float
+    answered_at: float
+    upstream_key: bytes | None = None
+    is_backend: Callable[[int], bool] | None = None
+
+
+def upstream_signature(key: bytes, nonce: str, ms: int) -> str:
+    """The upstream's signature of one answer: HMAC-SHA256 of "<nonce>:<ms>", in hex."""
+    return hmac.new(key, f"{nonce}:{ms}".encode(), hashlib.sha256).hexdigest()
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _when(at: object, what: str, ms: int, proof: Proof) -> list[str]:
+    """A service's own timestamp must fall after the wait began and before the answer."""
+    if not _number(at):
+        return [f"{what} is {at!r}, expected epoch seconds"]
+    earliest = proof.sent_at + ms / 1000 - SLEEP_TOLERANCE_S
+    latest = proof.answered_at + SLEEP_TOLERANCE_S
+    if not earliest <= at <= latest:
+        return [f"{what} {at:.3f} is not between the request + {ms} ms ({earliest:.3f}) "
+                f"and its answer ({latest:.3f}): the call did not happen in this request"]
+    return []
+
+
+def _upstream_problems(data: dict, ms: int, proof: Proof) -> list[str]:
+    nonce, echo = data.get("nonce"), data.get("upstream")
+    if not isinstance(nonce, str) or not nonce:
+        return [f"nonce is {nonce!r}, expected the request's own nonce"]
+    if not isinstance(echo, dict):
+        return [f"upstream is {echo!r}, expected the upstream's answer"]
+    problems = []
+    if echo.get("nonce") != nonce or echo.get("ms") != ms:
+        problems.append(f"the upstream's answer is for nonce {echo.get('nonce')!r} and "
+                        f"{echo.get('ms')!r} ms, expected {nonce!r} and {ms}")
+    elif proof.upstream_key is None:
+        problems.append("no upstream key to check the signature with")
+    elif not hmac.compare_digest(str(echo.get("sig")),
+                                 upstream_signature(proof.upstream_key, nonce, ms)):
+        problems.append("the upstream's signature does not match: the answer was not "
+                        "made by the upstream this run started")
+    return problems + _when(echo.get("at"), "the upstream's time", ms, proof)
+
+
+def _db_problems(data: dict, ms: int, proof: Proof) -> list[str]:
+    problems = []
+    row, value = data.get("id"), data.get("value")
+    if not isinstance(row, int) or isinstance(row, bool) or not 1 <= row <= TABLE_ROWS:
+        problems.append(f"id is {row!r}, expected a row id in 1..{TABLE_ROWS}")
+    elif value != hashlib.md5(str(row).encode()).hexdigest():
+        problems.append(f"value is {value!r}, expected row {row}'s value from the table")
+    pid = data.get("backend_pid")
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        problems.append(f"backend_pid is {pid!r}, expected the database backend's pid")
+    elif proof.is_backend is None or not proof.is_backend(pid):
+        problems.append(f"backend_pid {pid} is not a backend of the database this run started")
+    return problems + _when(data.get("db_at"), "db_at", ms, proof)
 
 
 def fib(n: int) -> int:
@@ -42,8 +114,10 @@ def _client_problems(item: object, i: int) -> list[str]:
     return problems
 
 
-def check_answer(kind: str, params: dict, status: int, body: bytes, elapsed_s: float) -> list[str]:
-    """Problems with one answer to `kind` called with `params`; empty when it proves its work."""
+def check_answer(kind: str, params: dict, status: int, body: bytes, elapsed_s: float,
+                 proof: Proof | None = None) -> list[str]:
+    """Problems with one answer to `kind` called with `params`; empty when it proves its work.
+    An I/O kind is checked against `proof`, which only the runner knows."""
     if status != 200:
         return [f"status {status}, expected 200 (body: {body[:200]!r})"]
     try:
@@ -70,6 +144,16 @@ def check_answer(kind: str, params: dict, status: int, body: bytes, elapsed_s: f
             problems.append(f"answered in {elapsed_s * 1000:.1f} ms, a sleep of {ms} ms "
                             "cannot be faster")
         return problems
+    if kind in UPSTREAM_KINDS or kind in DB_KINDS:
+        ms = params["ms"]
+        problems = [] if data.get("ms") == ms else [f"body ms is {data.get('ms')!r}, expected {ms}"]
+        if elapsed_s < ms / 1000 - SLEEP_TOLERANCE_S:
+            problems.append(f"answered in {elapsed_s * 1000:.1f} ms, a call that waits {ms} ms "
+                            "cannot be faster")
+        if proof is None:
+            return problems + ["no proof to check the answer against"]
+        check = _upstream_problems if kind in UPSTREAM_KINDS else _db_problems
+        return problems + check(data, ms, proof)
     if kind in SUM_KINDS or kind == "fib":
         n = params["n"]
         expected = n * (n - 1) // 2 if kind in SUM_KINDS else fib(n)

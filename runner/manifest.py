@@ -29,6 +29,7 @@ class Endpoint(_Strict):
     # where the work runs and what bounds it (runner/model.py, docs/formats.md)
     runs: Runs
     pool: str | None = None          # with runs: pool, a key of the manifest's `pools`
+    via: str | None = None           # the connection pool a request waits in (database, HTTP)
     lock: Lock | None = None         # default: the manifest's `lock`
     label: str | None = None         # how a developer says it, e.g. "`def` handler"
     note: str | None = None
@@ -154,8 +155,8 @@ def _check_declarations(manifest: Manifest, file: str, lines: dict) -> None:
     loops = [name for name, s in manifest.servers.items() if s.concurrency != "event-loop"]
     named = [(("settings", name, "pool"), setting.pool)
              for name, setting in manifest.settings.items()]
-    named += [(("endpoints", kind, "pool"), endpoint.pool)
-              for kind, endpoint in manifest.endpoints.items()]
+    named += [(("endpoints", kind, key), getattr(endpoint, key))
+              for kind, endpoint in manifest.endpoints.items() for key in ("pool", "via")]
     for where, pool in named:
         if pool and pool not in manifest.pools:
             declared = ", ".join(manifest.pools) or "none"
@@ -172,10 +173,12 @@ def _check_declarations(manifest: Manifest, file: str, lines: dict) -> None:
 
 
 def execution_of(manifest: Manifest, kind: str) -> dict:
-    """The stored form of an endpoint's declaration (runs, pool, pool_title, lock)."""
+    """The stored form of an endpoint's declaration (runs, pool, via, their titles, lock)."""
     endpoint = manifest.endpoints[kind]
     return {"runs": endpoint.runs, "pool": endpoint.pool,
             "pool_title": manifest.pools.get(endpoint.pool) if endpoint.pool else None,
+            "via": endpoint.via,
+            "via_title": manifest.pools.get(endpoint.via) if endpoint.via else None,
             "lock": endpoint.lock or manifest.lock}
 
 

@@ -6,7 +6,12 @@ Every endpoint declares where its work runs (`impl.yaml`, docs/formats.md):
 - `loop`: on the worker's event loop without blocking it (every admitted request at once);
 - `loop-blocking`: on the event loop, blocking it (one request at a time per worker);
 - `request`: on the request's own thread or task (as many as the server admits);
-- `pool`: in a named pool whose size and kind (threads or processes) the server reports.
+- `pool`: in a named pool whose size and kind (threads or processes) the server reports;
+
+and, for a request that waits on a database or another service, `via`: the connection pool
+it waits in (`connections`, sized per worker as the server reports; no size: no cap). A
+service that accepts a bounded number of connections from all workers together (a
+database's `max_connections`) caps the requests in service as well.
 
 and whether CPU work there is serialised by a process-wide lock (`lock: process`, as
 CPython's GIL) or can use every core (`lock: none`). Every server declares how a worker
@@ -23,7 +28,7 @@ No endpoint kind, framework or language is named here: a new runtime needs a dec
 not a change to this module.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 RUNS = ("loop", "loop-blocking", "request", "pool")
 LOCKS = ("process", "none")
@@ -40,13 +45,15 @@ class Execution:
     pool: str | None = None
     lock: str = "none"
     pool_title: str | None = None   # the pool's name in words, from the manifest
+    via: str | None = None          # the connection pool a request waits in
+    via_title: str | None = None
 
 
 @dataclass(frozen=True)
 class Pool:
     """A pool as the server reported it in /info."""
-    size: int
-    kind: str               # "threads" | "processes"
+    size: int | None        # None: no cap (a connection pool that opens what it needs)
+    kind: str               # "threads" | "processes" | "connections"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,13 @@ class Facts:
     pools: dict[str, Pool] = field(default_factory=dict)
     parallelism: int | None = None       # threads the runtime runs at once (GOMAXPROCS)
     split: tuple[int, ...] | None = None
+    # connections a service accepts from all the server's workers together, and its name
+    service_connections: int | None = None
+    service_title: str = "the service"
+    # CPU seconds the services the server called (on this machine) spent per request: they
+    # share the cores left beside the load generator with the server
+    service_cpu_s: float | None = None
+    service_cpu_title: str = "the services"
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,19 @@ def _pool(execution: Execution, facts: Facts) -> Pool:
     return pool
 
 
+def _via(execution: Execution, facts: Facts) -> Pool | None:
+    if not execution.via:
+        return None
+    pool = facts.pools.get(execution.via)
+    if pool is None:
+        raise NoModel(f"the server did not report the size of pool {execution.via!r} in /info")
+    return pool
+
+
+def _service_capped(facts: Facts, in_service: int) -> bool:
+    return facts.service_connections is not None and facts.service_connections < in_service
+
+
 def _admits(server: Server) -> int | None:
     if server.concurrency == "threads":
         return server.threads or 1
@@ -135,6 +162,9 @@ def _per_worker(execution: Execution, server: Server, facts: Facts, held: int) -
         k = admitted
     else:
         raise NoModel(f"unknown execution {execution.runs!r}")
+    via = _via(execution, facts)
+    if via is not None and via.size is not None:
+        k = min(k, via.size)
     if execution.runs == "pool" and _pool(execution, facts).kind == "processes":
         cores = k                       # each pool process is its own process, own lock
     elif execution.lock == "process" or execution.runs in ("loop", "loop-blocking"):
@@ -162,6 +192,10 @@ def _requests_limit(execution: Execution, server: Server, facts: Facts,
         pool = _pool(execution, facts)
         title = execution.pool_title or execution.pool
         limits.append((pool.size, f"{title}: {_plural(pool.size, pool.kind[:-1])}"))
+    via = _via(execution, facts)
+    if via is not None and via.size is not None:
+        title = execution.via_title or execution.via
+        limits.append((via.size, f"{title}: {_plural(via.size, 'connection')}"))
     binding = min(limits, default=None, key=lambda limit: limit[0])
     if binding is None or binding[0] > max(held):
         where = UNBOUNDED.get(server.concurrency) if admits is None else None
@@ -196,20 +230,39 @@ def predict(execution: Execution, server: Server, facts: Facts) -> Prediction:
     held = held_per_worker(facts.connections, server.workers, facts.split)
     per_worker = [_per_worker(execution, server, facts, h) for h in held]
     in_service = sum(k for k, _ in per_worker)
-    usable = sum(c for _, c in per_worker)
+    capped = _service_capped(facts, in_service)
+    if capped:
+        in_service = facts.service_connections
+    usable = min(sum(c for _, c in per_worker), in_service)
     left = facts.cores_left if facts.cores_left is not None else facts.cores
     parallel = min(usable, left)
     if in_service <= 0:
         raise NoModel("no request can be in service")
     by_requests = in_service / facts.service_s
     by_cores = parallel / facts.cpu_demand_s if facts.cpu_demand_s else float("inf")
+    shared = None
+    if facts.cpu_demand_s and facts.service_cpu_s:
+        # the server and its services together cannot use more than the cores left: the
+        # server's share of them is left x d / (d + the services' CPU a request)
+        share = left * facts.cpu_demand_s / (facts.cpu_demand_s + facts.service_cpu_s)
+        if share < parallel:
+            parallel, by_cores = share, share / facts.cpu_demand_s
+            shared = (f"cores: {left:.2g} of {facts.cores} cores left beside the load "
+                      f"generator, shared with {facts.service_cpu_title} at "
+                      f"{facts.service_cpu_s * 1000:.3g} ms of its CPU a request")
     if by_cores < by_requests:
         ceiling, bound = by_cores, "cores"
-        why = _cores_limit(execution, server, facts, parallel, usable)
+        why = shared or _cores_limit(execution, server, facts, parallel, usable)
     else:
         ceiling, bound = by_requests, "requests"
-        why = _requests_limit(execution, server, facts, held)
-    lock_shared = execution.lock == "process" and not (
+        why = (f"{facts.service_title}: {_plural(in_service, 'connection')}"
+               + (f" for all {server.workers} workers" if server.workers > 1 else "")
+               if capped else _requests_limit(execution, server, facts, held))
+    # threads contend for a process-wide lock; tasks on one thread (an event loop's, a
+    # greenlet hub's) hand over only where they wait, and a process pool has a lock each
+    threaded = execution.runs == "pool" or (
+        execution.runs == "request" and server.concurrency in ("thread-per-request", "threads"))
+    lock_shared = execution.lock == "process" and threaded and not (
         execution.runs == "pool" and _pool(execution, facts).kind == "processes")
     runnable = max(k for k, _ in per_worker) if lock_shared else 1
     latency = max(facts.service_s, facts.connections / ceiling)
@@ -220,9 +273,21 @@ def pools_from_info(info: dict) -> dict[str, Pool]:
     """The pools a server reported in /info (`{"name": {"size": 40, "kind": "threads"}}`)."""
     pools = {}
     for name, pool in (info.get("pools") or {}).items():
-        if isinstance(pool, dict) and isinstance(pool.get("size"), int) and pool.get("kind"):
-            pools[name] = Pool(pool["size"], pool["kind"])
+        if not isinstance(pool, dict) or not pool.get("kind"):
+            continue
+        size = pool.get("size")
+        if isinstance(size, int) or (size is None and pool["kind"] == "connections"):
+            pools[name] = Pool(size, pool["kind"])
     return pools
+
+
+def service_cap(services: dict | None) -> tuple[int, str] | None:
+    """(connections, whose) of the tightest service that caps connections from all workers
+    together, from a run's `services` record (a database's `max_connections`)."""
+    caps = [(svc["max_connections"], f"{svc.get('title') or name} max_connections")
+            for name, svc in (services or {}).items()
+            if isinstance(svc, dict) and isinstance(svc.get("max_connections"), int)]
+    return min(caps, default=None)
 
 
 # a server tree using less than this share of a core while the calibration kept it busy was
@@ -234,7 +299,8 @@ BUSY_CORES = 0.25
 def in_service(execution: Execution, server: Server, facts: Facts) -> int:
     """K: the requests in service at once with `facts.connections` connections."""
     held = held_per_worker(facts.connections, server.workers, facts.split)
-    return sum(_per_worker(execution, server, facts, h)[0] for h in held)
+    k = sum(_per_worker(execution, server, facts, h)[0] for h in held)
+    return facts.service_connections if _service_capped(facts, k) else k
 
 
 def _busy_work(calibration: dict, execution: Execution | None, server: Server | None,
@@ -250,8 +316,8 @@ def _busy_work(calibration: dict, execution: Execution | None, server: Server | 
     k = 0
     if execution is not None and server is not None and facts is not None and connections:
         split = calibration.get("demand_split")
-        busy = Facts(connections, facts.service_s, facts.cores, facts.cores_left, None,
-                     facts.pools, facts.parallelism, tuple(split) if split else None)
+        busy = replace(facts, connections=connections, cpu_demand_s=None,
+                       split=tuple(split) if split else None)
         try:
             k = in_service(execution, server, busy)
         except NoModel:
@@ -300,8 +366,7 @@ OPEN_CONNECTIONS = 1_000_000
 def open_capacity(execution: Execution, server: Server, facts: Facts) -> Prediction:
     """The rate a server sustains when requests arrive whatever it does (no connection
     bound): the model's ceiling with unlimited connections, split evenly."""
-    unbounded = Facts(OPEN_CONNECTIONS, facts.service_s, facts.cores, facts.cores_left,
-                      facts.cpu_demand_s, facts.pools, facts.parallelism, None)
+    unbounded = replace(facts, connections=OPEN_CONNECTIONS, split=None)
     return predict(execution, server, unbounded)
 
 

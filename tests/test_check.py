@@ -68,3 +68,74 @@ def test_honest_answers_pass():
 def test_dishonest_answers_are_rejected(kind, params, status, raw, elapsed, problem):
     problems = check_answer(kind, params, status, raw, elapsed)
     assert any(p.startswith(problem) for p in problems), problems
+
+
+# ---- I/O kinds: the proof only the runner holds ----
+
+KEY = b"k" * 16
+SENT = 1_800_000_000.0
+
+
+def proof(backends=(4242,)):
+    from runner.check import Proof
+    return Proof(SENT, SENT + 0.06, KEY, lambda pid: pid in backends)
+
+
+def upstream_answer(**change) -> bytes:
+    from runner.check import upstream_signature
+    echo = {"nonce": "ab12", "ms": 50, "at": SENT + 0.055,
+            "sig": upstream_signature(KEY, "ab12", 50)}
+    echo.update(change.pop("echo", {}))
+    data = {"kind": "upstream_async", "ms": 50, "nonce": "ab12", "upstream": echo, **change}
+    return json.dumps(data).encode()
+
+
+def db_answer(**change) -> bytes:
+    data = {"kind": "db_sync", "ms": 50, "id": 7, "value": "8f14e45fceea167a5a36dedd4bea2543",
+            "backend_pid": 4242, "db_at": SENT + 0.051, **change}
+    return json.dumps(data).encode()
+
+
+def test_honest_io_answers_pass():
+    assert check_answer("upstream_async", {"ms": 50}, 200, upstream_answer(), 0.058, proof()) == []
+    assert check_answer("db_sync", {"ms": 50}, 200, db_answer(), 0.058, proof()) == []
+
+
+@pytest.mark.parametrize("answer, elapsed, expected", [
+    (upstream_answer(echo={"sig": "0" * 64}), 0.058, "signature does not match"),
+    (upstream_answer(echo={"nonce": "other"}), 0.058, "for nonce 'other'"),
+    (upstream_answer(nonce=""), 0.058, "the request's own nonce"),
+    (upstream_answer(upstream=None), 0.058, "expected the upstream's answer"),
+    (upstream_answer(echo={"at": SENT + 0.01}), 0.058, "the call did not happen in this request"),
+    (upstream_answer(echo={"at": SENT + 9}), 0.058, "the call did not happen in this request"),
+    (upstream_answer(), 0.01, "cannot be faster"),
+    (upstream_answer(ms=5), 0.058, "body ms is 5"),
+])
+def test_made_up_upstream_answers_fail(answer, elapsed, expected):
+    problems = check_answer("upstream_async", {"ms": 50}, 200, answer, elapsed, proof())
+    assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (db_answer(backend_pid=1), "backend_pid 1 is not a backend"),
+    (db_answer(backend_pid="4242"), "expected the database backend's pid"),
+    (db_answer(value="x"), "expected row 7's value"),
+    (db_answer(id=0), "a row id in 1..1000"),
+    (db_answer(id=True), "a row id in 1..1000"),
+    (db_answer(db_at=SENT), "the call did not happen in this request"),
+    (db_answer(db_at="now"), "expected epoch seconds"),
+])
+def test_made_up_database_answers_fail(answer, expected):
+    problems = check_answer("db_sync", {"ms": 50}, 200, answer, 0.058, proof())
+    assert any(expected in p for p in problems), problems
+
+
+def test_an_io_answer_without_the_runners_proof_fails():
+    assert check_answer("db_sync", {"ms": 50}, 200, db_answer(), 0.058) == [
+        "no proof to check the answer against"]
+    from runner.check import Proof
+    keyless = Proof(SENT, SENT + 0.06)
+    assert "no upstream key" in " ".join(
+        check_answer("upstream_async", {"ms": 50}, 200, upstream_answer(), 0.058, keyless))
+    assert "not a backend" in " ".join(
+        check_answer("db_sync", {"ms": 50}, 200, db_answer(), 0.058, keyless))

@@ -268,3 +268,60 @@ def test_a_cpu_request_faster_under_a_queue_says_the_server_idled_in_calibration
                      "shorter than the 4.8 ms a request held its place in calibration, where "
                      "the server also idled while the client turned round")
     assert diagnose(one, 1.11, {"cpu_per_request_s": 0.00434, "server_cores": 0.5}) == "unexplained"
+
+
+# ---- connection pools a request waits in, and a service's own limit ----
+
+CONN = {"asyncpg": Pool(10, "connections"), "psycopg": Pool(4, "connections"),
+        "sqldb": Pool(None, "connections"), "limiter": Pool(40, "threads")}
+
+
+def io_facts(service_connections=None, connections=100) -> Facts:
+    return Facts(connections, 0.05, 2, pools=CONN, service_connections=service_connections,
+                 service_title="PostgreSQL max_connections")
+
+
+@pytest.mark.parametrize("execution, server, ceiling, bottleneck", [
+    (Execution("loop", via="asyncpg", via_title="asyncpg's pool"), Server(LOOP, 1), 200.0,
+     "asyncpg's pool: 10 connections x 1 worker"),
+    (Execution("loop", via="asyncpg", via_title="asyncpg's pool"), Server(LOOP, 2), 400.0,
+     "asyncpg's pool: 10 connections x 2 workers"),
+    # a def handler: the limiter admits 40, the pool lets 4 of them query
+    (Execution("pool", "limiter", "process", via="psycopg", via_title="psycopg_pool's pool"),
+     Server(LOOP, 1), 80.0, "psycopg_pool's pool: 4 connections x 1 worker"),
+    (Execution("loop-blocking", via="psycopg"), Server(LOOP, 1), 20.0,
+     "the event loop, blocked by each request: 1 at a time"),
+    (Execution("request", via="sqldb"), Server(TASKS, 1), 2000.0,
+     "none: every connection in service at once"),
+    (Execution("request", lock="process", via="psycopg"), Server("threads", 2, 4), 160.0,
+     "4 request threads x 2 workers"),
+])
+def test_a_connection_pool_caps_the_requests_in_service(execution, server, ceiling, bottleneck):
+    found = predict(execution, server, io_facts())
+    assert found.ceiling_rps == pytest.approx(ceiling)
+    assert found.bottleneck.startswith(bottleneck), found.bottleneck
+
+
+def test_a_services_connection_limit_caps_every_worker_together():
+    execution = Execution("request", via="sqldb")
+    found = predict(execution, Server(TASKS, 1), io_facts(service_connections=60))
+    assert found.in_service == 60 and found.ceiling_rps == pytest.approx(1200)
+    assert found.bottleneck == "PostgreSQL max_connections: 60 connections"
+    # pools within the limit leave it out of the words
+    found = predict(Execution("loop", via="asyncpg"), Server(LOOP, 2), io_facts(60))
+    assert found.in_service == 20 and "max_connections" not in found.bottleneck
+
+
+def test_a_pool_the_server_did_not_report_has_no_model():
+    with pytest.raises(NoModel, match="did not report the size of pool 'nope'"):
+        predict(Execution("loop", via="nope"), Server(LOOP, 1), io_facts())
+
+
+def test_pools_from_info_keep_an_unbounded_connection_pool():
+    from runner.model import pools_from_info, service_cap
+    pools = pools_from_info({"pools": {"sql": {"size": None, "kind": "connections"},
+                                       "threads": {"size": None, "kind": "threads"}}})
+    assert pools == {"sql": Pool(None, "connections")}
+    assert service_cap({"postgres": {"title": "PostgreSQL", "max_connections": 150},
+                        "upstream": {"title": "the upstream"}}) == (150, "PostgreSQL max_connections")
+    assert service_cap(None) is None
