@@ -20,6 +20,7 @@ from rich.console import Console
 from .errors import EXIT_CASES_FAILED, EXIT_INTERRUPTED, EXIT_OK, BenchError
 from .manifest import load_impls
 from .procs import OWNED, stop_left_over
+from .services import ServiceHost
 from .suite import load_suite, plan_cases
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,21 +115,22 @@ def cmd_verify(args) -> int:
                 continue
             for server, problem in bench.program_problems(impl, cases).items():
                 broken[(impl_name, server)] = problem
-        for case in cases:
-            key = (case.impl, case.server_label, case.path)
-            if not case.available or key in seen:
-                continue
-            seen.add(key)
-            reason = broken.get(case.impl) or broken.get((case.impl, case.server))
-            if reason is None:
-                reason, elapsed = bench.verify_case(case, impls[case.impl], Path(tmp),
-                                                    suite.suite.ready_timeout)
-            label = f"{case.impl} {case.server_label} {case.path}"
-            if reason:
-                failures += 1
-                console.print(f"FAIL {label}: {reason}")
-            else:
-                console.print(f"ok   {label} ({elapsed * 1000:.1f} ms)")
+        with ServiceHost(suite.suite.services.model_dump(exclude_none=True), Path(tmp)) as host:
+            for case in cases:
+                key = (case.impl, case.server_label, case.path)
+                if not case.available or key in seen:
+                    continue
+                seen.add(key)
+                reason = broken.get(case.impl) or broken.get((case.impl, case.server))
+                if reason is None:
+                    reason, elapsed = bench.verify_case(case, impls[case.impl], Path(tmp),
+                                                        suite.suite.ready_timeout, host)
+                label = f"{case.impl} {case.server_label} {case.path}"
+                if reason:
+                    failures += 1
+                    console.print(f"FAIL {label}: {reason}")
+                else:
+                    console.print(f"ok   {label} ({elapsed * 1000:.1f} ms)")
     console.print(f"{len(seen) - failures} passed, {failures} failed")
     return EXIT_CASES_FAILED if failures else EXIT_OK
 

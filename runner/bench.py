@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from .model import Execution, Server as ModelServer, plan_warnings, steady_state
 from .procs import (ServerFailed, free_port, http_get, log_tail, run_owned, start_server,
                     stop_server, port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
+from .services import ServiceFailed, ServiceHost, Started
 from .report.measures import service_time
 from .results import FORMAT, RUN_FORMAT, VERSION, case_file, case_slug, write_json
 from .suite import Case, LoadedSuite, Suite
@@ -213,30 +214,35 @@ def server_argv(impl: Impl, case: Case, port: int, cpus: str | None = None) -> l
     return ["taskset", "-c", cpus, *out] if cpus else out
 
 
-def _checked_request(case: Case, port: int, timeout_s: float) -> float:
+def _checked_request(case: Case, port: int, timeout_s: float,
+                     services: Started | None = None) -> float:
     """One request to the case's endpoint whose answer must prove its work; its seconds."""
-    return _checked(case.kind, case.params, case.path, port, timeout_s, "")
+    return _checked(case.kind, case.params, case.path, port, timeout_s, "", services)
 
 
-def _checked(kind: str, params: dict, path: str, port: int, timeout_s: float, what: str) -> float:
+def _checked(kind: str, params: dict, path: str, port: int, timeout_s: float, what: str,
+             services: Started | None = None) -> float:
+    sent_at = time.time()
     try:
         status, body, elapsed = http_get(port, path, timeout_s)
     except (OSError, http.client.HTTPException) as exc:
         raise CaseFailed(f"conformance request to {what}{path} failed: {exc}") from None
-    problems = check_answer(kind, params, status, body, elapsed)
+    proof = (services or Started()).proof(sent_at, time.time())
+    problems = check_answer(kind, params, status, body, elapsed, proof)
     if problems:
         raise CaseFailed(f"conformance check of {what}{path} failed: " + "; ".join(problems))
     return elapsed
 
 
 def _ready_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float,
-                  cpus: str | None):
+                  cpus: str | None, services: Started | None = None):
     """(server, its /info) of a fresh server that answers; stopped on any way out but success.
 
     start_server records the server in procs.OWNED as it starts, so even an interrupt
     before the `try` below cannot leave it unowned: the run's session stops it.
     """
-    env = impl_env({"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label, **case.env})
+    env = impl_env({"BENCH_IMPL": impl.name, "BENCH_SERVER": case.server_label, **case.env,
+                    **(services.env if services else {})})
     for attempt in (1, 2):
         # a free port can be taken by someone else before the server binds it; one
         # retry on a new port tells that race apart from a server that cannot start
@@ -260,19 +266,19 @@ def _ready_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float
 
 @contextmanager
 def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: float,
-                   cpus: str | None = None):
+                   cpus: str | None = None, services: Started | None = None):
     """A fresh server for case that passed the conformance check: (server, info, seconds)."""
-    server, info = _ready_server(case, impl, log_path, ready_timeout_s, cpus)
+    server, info = _ready_server(case, impl, log_path, ready_timeout_s, cpus, services)
     try:
         check_timeout = case.params.get("ms", 0) / 1000 + 60
-        elapsed = _checked_request(case, server.port, check_timeout)
+        elapsed = _checked_request(case, server.port, check_timeout, services)
         if case.kind not in SLEEP_KINDS:
             # the first answer paid for start-up work (a process pool's fork, imports);
             # the model wants the service time of a request alone on a warm server, and
             # for a quick one the median of a few, since the round trip's noise is large
-            warm = [_checked_request(case, server.port, check_timeout)]
+            warm = [_checked_request(case, server.port, check_timeout, services)]
             while warm[0] < WARMUP_BELOW_S and len(warm) < SERVICE_SAMPLES:
-                warm.append(_checked_request(case, server.port, check_timeout))
+                warm.append(_checked_request(case, server.port, check_timeout, services))
             elapsed = statistics.median(warm)
         yield server, info, elapsed
     finally:
@@ -296,10 +302,31 @@ def _require_completions(lua: dict, duration_s: float, what: str) -> None:
                          "the server hangs or is far slower than the run")
 
 
-def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index: int) -> dict:
-    """One measurement on a fresh server: start, check, warm up, wrk, stop."""
+def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index: int,
+                 host: ServiceHost | None = None) -> dict:
+    """One measurement on a fresh server, with fresh services where the case calls them."""
     slug = case_slug(case.id)
     logs = work_dir / "logs"
+    if case.services and host is None:
+        raise CaseFailed(f"{case.kind} calls {', '.join(case.services)}, and no service "
+                         "was prepared for this run")
+    try:
+        with (host.started(case.services, logs / f"{slug}.r{index}") if case.services
+              else nullcontext(Started())) as services:
+            run = _measure_once(case, impl, settings, logs, slug, index, services)
+    except ServiceFailed as exc:
+        raise CaseFailed(str(exc)) from None
+    served = (run.get("services") or {}).get("upstream", {}).get("served")
+    answered = (run["wrk"]["requests"] - run["wrk"]["errors"]["status"]) if "wrk" in run else None
+    if served is not None and answered is not None and served < answered:
+        raise CaseFailed(f"the upstream answered {served} calls during the load, but the "
+                         f"server answered {answered} requests that each need one")
+    return run
+
+
+def _measure_once(case: Case, impl: Impl, settings: Suite, logs: Path, slug: str, index: int,
+                  services: Started) -> dict:
+    """start, check, warm up, wrk, stop."""
     log_path = logs / f"{slug}.r{index}.log"
     started_at = utc_now()
     wrk = case.wrk
@@ -309,23 +336,28 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
     calibration = None
     pins = settings.pinning
     wrk_cpus = pins.wrk if pins else None
+    metered = nullcontext({})
     with checked_server(case, impl, log_path, settings.ready_timeout,
-                        pins.server if pins else None) as (server, info, elapsed):
+                        pins.server if pins else None, services) as (server, info, elapsed):
         clock.append(time.monotonic())
         url = f"http://127.0.0.1:{server.port}{case.path}"
         check_timeout = case.params.get("ms", 0) / 1000 + 60
         if case.type == "open":
             try:
                 opened = measure_open(case, server, info, elapsed, settings, logs, slug, index,
-                                      lambda: _checked_request(case, server.port, check_timeout))
+                                      lambda: _checked_request(case, server.port, check_timeout,
+                                                               services), services.proof,
+                                      services.records())
             except OpenFailed as exc:
                 raise CaseFailed(with_log(str(exc), log_path)) from None
+            if services.running:
+                opened["services"] = services.records()
             return {"index": index, "started_at": started_at, "server_argv": server.argv,
                     "info": info, "check": {"service_s": elapsed},
                     "timing": {"start_and_check_s": clock[1] - clock[0],
                                "measure_s": time.monotonic() - clock[1]}, **opened}
         if case.type == "interference":
-            with TreeSampler(server.proc.pid, server.port) as sampler:
+            with services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
                 heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}", wrk_cpus)
             done = heavy
         else:
@@ -335,9 +367,9 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
                         cpus=wrk_cpus)
             calibration = calibrate(
                 server, url, elapsed, settings.ready_timeout, str(logs / f"{slug}.r{index}"),
-                lambda: _checked_request(case, server.port, check_timeout),
+                lambda: _checked_request(case, server.port, check_timeout, services),
                 os.cpu_count() or 1, wrk_cpus, demand_s=min(DEMAND_S, wrk.duration))
-            with TreeSampler(server.proc.pid, server.port) as sampler:
+            with services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
                 done = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
                                duration_s=wrk.duration, timeout_s=wrk.timeout,
                                json_out=logs / f"{slug}.r{index}.wrk.json", cpus=wrk_cpus)
@@ -356,6 +388,8 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
            "wrk": lua, "text": text, "text_raw": done.stdout,
            "disagreements": compare_text_json(text, lua)}
     run["resources"] = sampler.result()
+    if metered:
+        run["services"] = metered
     if probe is None:
         _require_completions(lua, wrk.duration, "")
     else:
@@ -400,15 +434,29 @@ def _interfere(case: Case, server, url: str, prefix: Path, cpus: str | None):
     return heavy, outcome["run"]
 
 
-def verify_case(case: Case, impl: Impl, work_dir: Path,
-                ready_timeout_s: float) -> tuple[str | None, float | None]:
-    """Conformance only: (reason it failed or None, seconds the checked request took)."""
+def verify_case(case: Case, impl: Impl, work_dir: Path, ready_timeout_s: float,
+                host: ServiceHost | None = None) -> tuple[str | None, float | None]:
+    """Conformance only: (reason it failed or None, seconds the checked request took).
+    Without a host, the services the case calls are prepared for it alone."""
     log_path = work_dir / (case_slug(case.id) + ".verify.log")
+    own = host is None and bool(case.services)
+    if own:
+        host = ServiceHost(case.services, work_dir)
     try:
-        with checked_server(case, impl, log_path, ready_timeout_s) as (_, _, elapsed):
-            return None, elapsed
-    except CaseFailed as exc:
+        if case.services:
+            problem = next(filter(None, host.prepare(set(case.services)).values()), None)
+            if problem:
+                return problem, None
+        with (host.started(case.services, work_dir / case_slug(case.id)) if case.services
+              else nullcontext(Started())) as services:
+            with checked_server(case, impl, log_path, ready_timeout_s,
+                                services=services) as (_, _, elapsed):
+                return None, elapsed
+    except (CaseFailed, ServiceFailed) as exc:
         return str(exc), None
+    finally:
+        if own:
+            host.close()
 
 
 def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) -> dict:
@@ -422,7 +470,7 @@ def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) 
 
 def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: Path,
              environment: dict, setup_error: str | None, progress: Progress,
-             index: int) -> dict:
+             index: int, host: ServiceHost | None = None) -> dict:
     record = base_record(suite, run_id, case, environment)
     path = case_file(run_dir, case.id)
     if not case.available:
@@ -437,7 +485,7 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
     repeats = case.repeats
     for repeat in range(repeats):
         try:
-            run = measure_once(case, impl, suite.suite, run_dir, repeat)
+            run = measure_once(case, impl, suite.suite, run_dir, repeat, host)
         except CaseFailed as exc:
             record.update(status="failed", reason=str(exc))
             write_json(path, record)
@@ -556,6 +604,12 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
             for server, problem in program_problems(impl, cases).items():
                 setup_errors[(impl.name, server)] = problem
     environment["packages"] = {impl.name: collect_packages(impl) for impl in used}
+    host = ServiceHost(suite.suite.services.model_dump(exclude_none=True), run_dir / "logs")
+    needed = {name for c in todo if c.available for name in c.services}
+    if needed:
+        console.print(f"preparing {', '.join(sorted(needed))} ...", highlight=False)
+    service_errors = host.prepare(needed)
+    environment["services"] = dict(host.versions) or None
     run_path = run_dir / "run.json"
     previous = _read_run(run_path) if resume else None
     if previous:
@@ -574,12 +628,17 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
     console.print(f"{len(todo)} cases, about {_clock(progress.planned_s)} of measuring; "
                   f"results in {run_dir}", highlight=False)
     records = []
-    for index, case in enumerate(cases, 1):
-        if case.id in skip:
-            continue
-        records.append(run_case(case, impls[case.impl], suite, run_id, run_dir, environment,
-                                setup_errors.get(case.impl)
-                                or setup_errors.get((case.impl, case.server)), progress, index))
+    try:
+        for index, case in enumerate(cases, 1):
+            if case.id in skip:
+                continue
+            problem = (setup_errors.get(case.impl) or setup_errors.get((case.impl, case.server))
+                       or next(filter(None, (service_errors.get(n) for n in case.services)),
+                               None))
+            records.append(run_case(case, impls[case.impl], suite, run_id, run_dir,
+                                    environment, problem, progress, index, host))
+    finally:
+        host.close()
     run = json.loads(run_path.read_text())
     if run.get("finished_at"):  # a resumed run that had finished once keeps that time
         run.setdefault("resumed_finished_at", []).append(utc_now())

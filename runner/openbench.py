@@ -16,7 +16,7 @@ from .calibrate import calibrate
 from .check import check_answer
 from .env import portable, utc_now
 from .model import (OPEN_CONNECTIONS, Execution, Facts, NoModel, Server, busy_demand,
-                    open_capacity, pools_from_info)
+                    open_capacity, pools_from_info, service_cap)
 from .openparse import OpenParseError, read_results, summarize
 from .sampling import TreeSampler
 from .suite import Case
@@ -27,8 +27,10 @@ class OpenFailed(Exception):
     """This row cannot be measured; the message says why."""
 
 
-def capacity(case: Case, info: dict, calibration: dict, cores: int) -> tuple[float | None, str]:
-    """(modelled capacity in req/s or None, the binding limit or why there is none)."""
+def capacity(case: Case, info: dict, calibration: dict, cores: int,
+             services: dict | None = None) -> tuple[float | None, str]:
+    """(modelled capacity in req/s or None, the binding limit or why there is none);
+    `services` is what the services the server calls recorded (their connection limits)."""
     service_s = (calibration or {}).get("service_s")
     if not case.execution or not service_s:
         return None, "no model: no declaration or no calibration"
@@ -36,8 +38,9 @@ def capacity(case: Case, info: dict, calibration: dict, cores: int) -> tuple[flo
     server = Server(case.concurrency, case.workers, case.threads)
     # at rates near its capacity an open load has few requests in flight: the cheaper of
     # one connection alone and two per core is what a request costs there
+    cap = service_cap(services) or (None, "the service")
     facts = Facts(1, service_s, cores, None, None, pools_from_info(info),
-                  info.get("parallelism"))
+                  info.get("parallelism"), None, *cap)
     demand = busy_demand(calibration, execution, server, facts)
     if demand and calibration.get("cpu_alone_s"):
         demand = min(demand, calibration["cpu_alone_s"])
@@ -78,16 +81,18 @@ def saturated(point: dict, service_s: float, knee: float) -> bool:
 
 
 def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs: Path,
-                 slug: str, index: int, check_request) -> dict:
+                 slug: str, index: int, check_request, proof=None,
+                 services: dict | None = None) -> dict:
     """Calibrate, then every offered rate on this server, stopping after the first that
-    saturates it. `check_request()` sends one checked request (the calibration's)."""
+    saturates it. `check_request()` sends one checked request (the calibration's);
+    `proof(sent_at, answered_at)` is what an I/O answer is checked against."""
     cores = os.cpu_count() or 1
     url = f"http://127.0.0.1:{server.port}{case.path}"
     calibration = calibrate(server, url, elapsed, settings.ready_timeout,
                             str(logs / f"{slug}.r{index}"), check_request, cores)
     if calibration.get("error"):
         raise OpenFailed(f"calibration failed: {calibration['error']}")
-    rps, bottleneck = capacity(case, info, calibration, cores)
+    rps, bottleneck = capacity(case, info, calibration, cores, services)
     open_settings = case.open
     rates, relative = offered_rates(open_settings, rps)
     service_s = calibration["service_s"]
@@ -103,8 +108,9 @@ def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs:
         try:
             results = read_results(done.results_jsonl)
             point = summarize(results, rate, open_settings["duration"],
-                              lambda r: check_answer(case.kind, case.params, r["code"],
-                                                     r["body"], r["latency_s"]))
+                              lambda r: check_answer(
+                                  case.kind, case.params, r["code"], r["body"], r["latency_s"],
+                                  proof(r["sent"], r["sent"] + r["latency_s"]) if proof else None))
         except OpenParseError as exc:
             raise OpenFailed(f"cannot read vegeta's results at {rate:g}/s: {exc}") from None
         if point["failed_proof"]:

@@ -16,7 +16,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_valid
                       model_validator)
 
 from .errors import BenchError
-from .kinds import KINDS, endpoint_path
+from .kinds import KINDS, SERVICE_OF, endpoint_path
 from .manifest import Impl, execution_of
 from .yamlfile import Path_, format_key, line_of, parse_yaml, raise_validation, read_text
 
@@ -161,6 +161,21 @@ class Pinning(_Strict):
     wrk: str = Field(pattern=r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
+class PostgresService(_Strict):
+    """PostgreSQL, started fresh for each measurement of a database kind."""
+    max_connections: Annotated[int, Field(ge=5, le=10_000)] = 100
+
+
+class UpstreamService(_Strict):
+    """The upstream HTTP service (services/upstream), started fresh for each measurement
+    of an upstream kind; its delay is each request's `ms`."""
+
+
+class Services(_Strict):
+    postgres: PostgresService | None = None
+    upstream: UpstreamService | None = None
+
+
 class Suite(_Strict):
     description: str | None = None
     wrk: WrkSettings
@@ -171,6 +186,7 @@ class Suite(_Strict):
     warmup: WrkDuration | Literal[0] = 2.0
     ready_timeout: Duration = 30.0    # how long a server may take to answer /info
     pinning: Pinning | None = None    # optional: server and wrk on separate cores
+    services: Services = Services()   # what database and upstream kinds call
     targets: list[Target] = Field(min_length=1)
     scenarios: list[Scenario] = Field(min_length=1)
 
@@ -222,6 +238,7 @@ class Case:
     # limits the suite set, by name: {"value": 100, "title": "...", "env": "BENCH_..."}
     settings: dict = field(default_factory=dict)
     tuned: dict = field(default_factory=dict)      # what differs from the manifest's server
+    services: dict = field(default_factory=dict)   # the services it calls, by name: settings
 
     @property
     def env(self) -> dict[str, str]:
@@ -252,7 +269,9 @@ class Case:
                 "server_note": self.server_note, "label": self.label,
                 "execution": self.execution,
                 "settings": {k: dict(v) for k, v in self.settings.items()},
-                "tuned": dict(self.tuned)}
+                "tuned": dict(self.tuned),
+                **({"services": {k: dict(v) for k, v in self.services.items()}}
+                   if self.services else {})}
 
 
 def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
@@ -301,6 +320,11 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
             if needed and needed not in scenario.params:
                 raise loaded.error(f"kind {kind!r} needs the parameter {needed!r}",
                                    ("scenarios", s_index, "params"))
+            service = SERVICE_OF.get(kind)
+            if service and getattr(suite.services, service) is None:
+                raise loaded.error(f"kind {kind!r} calls the {service} service, which the "
+                                   f"suite does not declare (add `services: {{{service}: {{}}}}`)",
+                                   ("scenarios", s_index, "kinds", scenario.kinds.index(kind)))
         targets = scenario.targets or suite.targets
         base: Path_ = ("scenarios", s_index, "targets") if scenario.targets else ("targets",)
         for t_index, target in enumerate(targets):
@@ -360,9 +384,16 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                             repeats=scenario.repeats or suite.repeats,
                             execution=execution_of(manifest, kind) if endpoint else None,
                             server_note=server.note,
+                            services=_services_of(suite, kind),
                             wrk=wrk, available=available,
                             reason=reason, **extra))
     return cases
+
+
+def _services_of(suite: Suite, kind: str) -> dict:
+    """The services a kind calls and the suite's settings for them."""
+    service = SERVICE_OF.get(kind)
+    return {service: getattr(suite.services, service).model_dump()} if service else {}
 
 
 def _listed(value) -> list:

@@ -11,6 +11,8 @@ import pytest
 from runner.bench import check_tools, run_setup, verify_case
 from runner.kinds import KINDS
 from runner.manifest import load_impls
+from runner.procs import OWNED
+from runner.services import ServiceHost
 from runner.suite import parse_suite, plan_cases
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 def every_case():
-    lines = ["wrk: {threads: 1, connections: 1, duration: 1s, timeout: 5s}", "targets:"]
+    lines = ["wrk: {threads: 1, connections: 1, duration: 1s, timeout: 5s}",
+             "services: {postgres: {}, upstream: {}}", "targets:"]
     for impl in IMPLS.values():
         lines += [f"  - impl: {impl.name}", f"    servers: [{', '.join(impl.manifest.servers)}]"]
     lines += ["scenarios:", "  - name: all", f"    kinds: [{', '.join(k for k in KINDS if k != 'fib')}]",
@@ -44,6 +47,14 @@ def ready(tmp_path_factory):
     return tmp_path_factory.mktemp("verify")
 
 
+@pytest.fixture(scope="module")
+def services(ready):
+    """The database and the upstream, prepared once; each case starts them fresh."""
+    with OWNED.session(), ServiceHost({"postgres": {}, "upstream": {}}, ready) as host:
+        assert set(host.prepare({"postgres", "upstream"}).values()) == {None}
+        yield host
+
+
 def test_every_implementation_serves_something_on_every_server():
     served = {(c.impl, c.server_label) for c in CASES}
     for impl in IMPLS.values():
@@ -52,8 +63,9 @@ def test_every_implementation_serves_something_on_every_server():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_endpoint_proves_its_work(case, ready):
-    reason, elapsed = verify_case(case, IMPLS[case.impl], ready, ready_timeout_s=30)
+def test_endpoint_proves_its_work(case, ready, services):
+    reason, elapsed = verify_case(case, IMPLS[case.impl], ready, ready_timeout_s=30,
+                                  host=services)
     assert reason is None, reason
     if "ms" in case.params:
         assert elapsed >= case.params["ms"] / 1000

@@ -102,6 +102,14 @@ BAD_SUITES = [
      "s.yaml:13: scenarios[0].rates: expected exactly one of of_capacity"),
     (GOOD.replace("    params: {ms: 100}", "    params: {ms: 100}\n    type: open\n    rates: {of_capacity: [0]}"),
      "s.yaml:13: scenarios[0].rates.of_capacity[0]: Input should be greater than 0"),
+    # services: declared by the suite for the kinds that call them
+    (GOOD.replace("[sync_sleep, async_sleep]", "[sync_sleep, db_sync]"),
+     "s.yaml:10: scenarios[0].kinds[1]: kind 'db_sync' calls the postgres service, which the "
+     "suite does not declare (add `services: {postgres: {}}`)"),
+    (GOOD.replace("repeats: 3", "repeats: 3\nservices: {postgres: {max_connections: 1}}"),
+     "s.yaml:3: services.postgres.max_connections: Input should be greater than or equal to 5"),
+    (GOOD.replace("repeats: 3", "repeats: 3\nservices: {redis: {}}"),
+     "s.yaml:3: services.redis: unknown key"),
 ]
 
 
@@ -146,6 +154,8 @@ BAD_MANIFESTS = [
      "impl.yaml:15: endpoints.hello: runs: pool needs `pool`, the name of the pool it runs in"),
     (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: pool, pool: tokens}"),
      "impl.yaml:15: endpoints.hello.pool: pool 'tokens' is not declared under `pools` (declared: none)"),
+    (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: request, via: conns}"),
+     "impl.yaml:15: endpoints.hello.via: pool 'conns' is not declared under `pools` (declared: none)"),
     (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: loop-blocking}"),
      "impl.yaml:15: endpoints.hello.runs: runs: loop-blocking needs an event loop, but server "
      "'main' has concurrency threads"),
@@ -345,3 +355,18 @@ def test_a_setting_names_a_declared_pool(fake_impls):
     with pytest.raises(BenchError, match=r"impl.yaml:\d+: settings.tokens.pool: pool 'tokens' "
                                          r"is not declared under `pools` \(declared: none\)"):
         load_impls(fake_impls)
+
+
+def test_a_kind_that_calls_a_service_carries_the_suites_settings(fake_impls):
+    text = GOOD.replace("repeats: 3", "repeats: 3\nservices: {postgres: {max_connections: 150}, "
+                        "upstream: {}}").replace("[sync_sleep, async_sleep]",
+                                                 "[sync_sleep, db_sync, upstream_sync]")
+    manifest = fake_impls / "alpha" / "impl.yaml"
+    manifest.write_text(manifest.read_text().replace(
+        "  hello: {runs: request}", "  hello: {runs: request}\n  db_sync: {runs: request}\n"
+        "  upstream_sync: {runs: request}"))
+    cases = {c.kind: c for c in plan(text, fake_impls) if c.impl == "alpha" and c.server == "main"}
+    assert cases["db_sync"].services == {"postgres": {"max_connections": 150}}
+    assert cases["db_sync"].record()["services"] == {"postgres": {"max_connections": 150}}
+    assert cases["upstream_sync"].services == {"upstream": {}}
+    assert cases["sync_sleep"].services == {} and "services" not in cases["sync_sleep"].record()

@@ -1,7 +1,8 @@
 """A deliberately faulty implementation, one fault per --mode, for the runner's tests.
 
-good: a correct server; liar: sync_sleep answers at once while claiming it slept, and
-cpu_sync's loop returns after its first step (a bug an article's code had); exits-at-start;
+good: a correct server; liar: sync_sleep answers at once while claiming it slept,
+cpu_sync's loop returns after its first step (a bug an article's code had), and db_sync and
+upstream_sync make up their answers without calling anything; exits-at-start;
 never-ready; crashes-mid-run (exits after a few requests); hangs (stops answering
 after the conformance request); wrong-status (500 for everything but /info).
 
@@ -14,6 +15,7 @@ pool's), --slow-exit (on SIGTERM log "stopping" and go on, so only SIGKILL ends 
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +23,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+from urllib.request import urlopen
+
+QUERY = ("SELECT pg_backend_pid(), extract(epoch FROM clock_timestamp())::float8, i.value "
+         "FROM pg_sleep({s}) AS s, bench_items AS i WHERE i.id = {id}")
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -86,6 +92,27 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(ms / 1000)
             slept = (time.perf_counter() - started) * 1000 if honest else float(ms)
             return self.answer(200, {"kind": "sync_sleep", "ms": ms, "slept_ms": slept})
+        if url.path == "/db_sync":   # psql for a driver: the test double has no packages
+            ms, row = query["ms"], 1 + secrets.randbelow(1000)
+            if not honest:
+                return self.answer(200, {"kind": "db_sync", "ms": ms, "id": row,
+                                         "value": "0" * 32, "backend_pid": os.getpid(),
+                                         "db_at": time.time()})
+            out = subprocess.run(["psql", os.environ["BENCH_DATABASE_URL"], "-At", "-F", " ",
+                                  "-c", QUERY.format(s=ms / 1000, id=row)],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            return self.answer(200, {"kind": "db_sync", "ms": ms, "id": row, "value": out[2],
+                                     "backend_pid": int(out[0]), "db_at": float(out[1])})
+        if url.path == "/upstream_sync":
+            ms, nonce = query["ms"], secrets.token_hex(16)
+            if not honest:
+                time.sleep(ms / 1000)
+                echo = {"nonce": nonce, "ms": ms, "at": time.time(), "sig": "0" * 64}
+            else:
+                with urlopen(f"{os.environ['BENCH_UPSTREAM_URL']}/delay?ms={ms}&nonce={nonce}") as r:
+                    echo = json.loads(r.read())
+            return self.answer(200, {"kind": "upstream_sync", "ms": ms, "nonce": nonce,
+                                     "upstream": echo})
         if url.path == "/cpu_sync":
             n = query["n"]
             return self.answer(200, {"kind": "cpu_sync", "n": n, "result": cpu_work(n, honest)})
