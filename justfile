@@ -7,7 +7,7 @@ runner := "uv run --frozen --quiet python -m runner"
 default:
     @just --list
 
-# install what is missing: wrk (apt-get), vegeta (go install, pinned), the runner's Python environment (uv); checks Go and Node
+# install what is missing: wrk and PostgreSQL (apt-get), vegeta (go install, pinned), the runner's Python environment (uv); checks Go and Node
 setup:
     @scripts/setup.sh
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the benchmark needs and is missing: wrk (Debian package), the runner's
-# pinned Python environment (uv), and checks for Go and Node.js. Safe to run again: it only
-# installs what is absent.
+# Installs what the benchmark needs and is missing: wrk and PostgreSQL (Debian packages),
+# vegeta (go install, pinned), the runner's pinned Python environment (uv), and checks for
+# Go and Node.js. Safe to run again: it only installs what is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,10 @@ apt_install() {
 
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+# PostgreSQL for the database scenarios: the runner starts its own cluster (runner/services.py)
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    missing+=(postgresql)
+fi
 if [ "${CONCBENCH_BROWSER:-0}" = 1 ]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi

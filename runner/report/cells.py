@@ -514,7 +514,10 @@ def _change(row, base) -> str:
     for key, value in row["tuned"].items():
         setting = (row.get("settings") or {}).get(key)
         if setting:
-            before = (base.get("pools") or {}).get(setting.get("pool"))
+            pools = base.get("pools") or {}
+            before = pools.get(setting.get("pool"))
+            if before is None and setting.get("pool") in pools:
+                before = "no cap"       # a connection pool that opens what it needs
             name = setting.get("title") or key
         else:
             before, name = base.get(key), key

@@ -61,7 +61,9 @@ def server_text(data: dict) -> str:
               if isinstance(s, dict)]
     if not parts:  # nothing about concurrency on the command line: the configured name
         return str(case.get("server_label") or case.get("server") or program)
-    return ", ".join([program, *parts])
+    # a program that says nothing of its concurrency (bin/server) goes by the server's name
+    named = workers or klass or threads or {"--with-threads", "--without-threads"} & set(argv)
+    return ", ".join([program if named else str(case.get("server") or program), *parts])
 
 
 def shown_argv(data: dict) -> str:

@@ -12,7 +12,7 @@ from ..interference import align, summarize_probe
 from ..kinds import MODELLED
 from ..model import (BUSY_CORES, Execution, Facts, NoModel, Prediction, Server, busy_demand,
                      busy_occupancy, diagnose, interpolate, pools_from_info, predict,
-                     steady_bounds, steady_state_rps, steady_window, unsteady)
+                     service_cap, steady_bounds, steady_state_rps, steady_window, unsteady)
 from ..stats import median_or_none
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -62,7 +62,7 @@ def declared(data: dict) -> tuple[Execution, Server] | None:
     if not case.get("execution") or not case.get("concurrency"):
         return None
     execution = {k: v for k, v in case["execution"].items()
-                 if k in ("runs", "pool", "lock", "pool_title")}
+                 if k in ("runs", "pool", "lock", "pool_title", "via", "via_title")}
     return (Execution(**execution),
             Server(case["concurrency"], case.get("workers") or 1, case.get("threads")))
 
@@ -91,6 +91,20 @@ def cores_of(data: dict) -> int | None:
     return (data.get("environment") or {}).get("cores") or (data.get("info") or {}).get("cpu_count")
 
 
+def service_cpu(runs: list[dict]) -> tuple[float | None, str]:
+    """(CPU seconds the services the server called spent per answer during the load, median
+    of runs; their names): a database's and the upstream's share of the machine."""
+    per, names = [], []
+    for run in runs:
+        services = {name: svc for name, svc in (run.get("services") or {}).items()
+                    if isinstance(svc, dict) and (svc.get("resources") or {}).get("cpu_s") is not None}
+        answers = (run.get("wrk") or {}).get("requests")
+        if services and answers:
+            per.append(sum(svc["resources"]["cpu_s"] for svc in services.values()) / answers)
+            names = [svc.get("title") or name for name, svc in sorted(services.items())]
+    return median_or_none(per), " and ".join(names) or "the services"
+
+
 def wrk_cores(runs: list[dict]) -> float | None:
     """Cores the load generator and the runner's own sampler used during the load, median
     of runs (the runner's share where it was recorded)."""
@@ -106,10 +120,15 @@ def _facts(data: dict, runs: list[dict], service_s: float | None) -> Facts:
     used = wrk_cores(runs)
     pools = pools_from_info(info)
     split = connection_split(runs)
+    cap = min((found for run in runs if (found := service_cap(run.get("services")))),
+              default=(None, "the service"))
+    services_cpu, services_title = service_cpu(runs)
     return Facts(connections=(data.get("wrk") or {}).get("connections"), service_s=service_s,
                  cores=cores, cores_left=None if used is None else max(cores - used, 0.1),
                  pools=pools,
-                 parallelism=info.get("parallelism"), split=tuple(split) if split else None)
+                 parallelism=info.get("parallelism"), split=tuple(split) if split else None,
+                 service_connections=cap[0], service_title=cap[1],
+                 service_cpu_s=services_cpu, service_cpu_title=services_title)
 
 
 def window_cpu(run: dict, service_s: float | None) -> tuple[float, float, int] | None:

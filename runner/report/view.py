@@ -220,6 +220,36 @@ def _open_lead(cases: list[dict], scenario: str) -> list[str]:
     return []
 
 
+def services_lead(cases: list[dict], scenario: str) -> list[str]:
+    """What the services the scenario's servers called used, at most, over its loads: the
+    proof that neither the database nor the upstream was what limited a row."""
+    seen: dict[str, dict] = {}
+    for data in cases:
+        if (data.get("case") or {}).get("scenario") != scenario:
+            continue
+        for run in data.get("runs") or []:
+            for name, svc in (run.get("services") or {}).items():
+                res = svc.get("resources") or {}
+                top = seen.setdefault(name, {"svc": svc, "cores": 0.0, "rss": 0, "loads": 0})
+                top["cores"] = max(top["cores"], res.get("cores") or 0)
+                top["rss"] = max(top["rss"], res.get("memory_end_bytes") or 0)
+                top["loads"] += 1
+    if not seen:
+        return []
+    parts = []
+    for name, top in sorted(seen.items()):
+        svc = top["svc"]
+        limit = (f", max_connections {svc['max_connections']}"
+                 if svc.get("max_connections") else "")
+        parts.append(f"{svc.get('title') or name} ({svc.get('version') or 'version unknown'}"
+                     f"{limit}) used at most {top['cores']:.2f} cores and "
+                     f"{top['rss'] / 2**20:.0f} MiB")
+    return ["Services, started fresh for every measurement: " + "; ".join(parts)
+            + f", over {max(t['loads'] for t in seen.values())} loads. Each answer proved "
+            "its call: the database backend's pid and the database's own clock, or the "
+            "upstream's signature of a nonce the server sent."]
+
+
 def _servers(cases: list[dict], rows: list[dict], scenario: str) -> list[str]:
     """One line per server configuration of the scenario: as it ran, its argv, its note.
 
@@ -277,6 +307,7 @@ def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
             details = [cells.throughput_table(part), cells.latency_table(part),
                        cells.resource_table(part)]
             lead = []
+        lead = lead + services_lead(cases, str(name))
         notes = verdict.notes + [n for n in [cells.not_served(part)] if n] + _footnotes(
             part, found)
         verdict = Table(verdict.title, verdict.columns, verdict.rows, notes, "verdict")
