@@ -175,11 +175,10 @@ def _check_declarations(manifest: Manifest, file: str, lines: dict) -> None:
 def execution_of(manifest: Manifest, kind: str) -> dict:
     """The stored form of an endpoint's declaration (runs, pool, via, their titles, lock)."""
     endpoint = manifest.endpoints[kind]
+    via = {"via": endpoint.via, "via_title": manifest.pools.get(endpoint.via)} if endpoint.via else {}
     return {"runs": endpoint.runs, "pool": endpoint.pool,
             "pool_title": manifest.pools.get(endpoint.pool) if endpoint.pool else None,
-            "via": endpoint.via,
-            "via_title": manifest.pools.get(endpoint.via) if endpoint.via else None,
-            "lock": endpoint.lock or manifest.lock}
+            **via, "lock": endpoint.lock or manifest.lock}
 
 
 def load_impls(root: Path) -> dict[str, Impl]:

@@ -12,6 +12,7 @@ the upstream's signing key, and which pids are backends of this database.
 """
 
 import glob
+import http.client
 import json
 import os
 import pwd
@@ -147,8 +148,11 @@ class Started:
         svc = self.running.get("upstream")
         if svc is None:
             return None
-        status, body, _ = http_get(svc.port, "/stats", 10.0)
-        return json.loads(body)["served"] if status == 200 else None
+        try:
+            _, body, _ = http_get(svc.port, "/stats", 10.0)
+            return int(json.loads(body)["served"])
+        except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as exc:
+            raise ServiceFailed(f"the upstream did not tell the calls it served: {exc}") from None
 
     def records(self) -> dict:
         return {name: dict(svc.record) for name, svc in self.running.items()}

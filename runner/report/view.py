@@ -221,19 +221,20 @@ def _open_lead(cases: list[dict], scenario: str) -> list[str]:
 
 
 def services_lead(cases: list[dict], scenario: str) -> list[str]:
-    """What the services the scenario's servers called used, at most, over its loads: the
-    proof that neither the database nor the upstream was what limited a row."""
+    """The services the scenario's servers called and what they used, at most, over its
+    loads: the proof that neither the database nor the upstream limited a row."""
     seen: dict[str, dict] = {}
     for data in cases:
         if (data.get("case") or {}).get("scenario") != scenario:
             continue
         for run in data.get("runs") or []:
             for name, svc in (run.get("services") or {}).items():
-                res = svc.get("resources") or {}
-                top = seen.setdefault(name, {"svc": svc, "cores": 0.0, "rss": 0, "loads": 0})
-                top["cores"] = max(top["cores"], res.get("cores") or 0)
-                top["rss"] = max(top["rss"], res.get("memory_end_bytes") or 0)
-                top["loads"] += 1
+                top = seen.setdefault(name, {"svc": svc, "cores": 0.0, "memory": 0, "loads": 0})
+                res = svc.get("resources")
+                if res:
+                    top["cores"] = max(top["cores"], res.get("cores") or 0)
+                    top["memory"] = max(top["memory"], res.get("memory_end_bytes") or 0)
+                    top["loads"] += 1
     if not seen:
         return []
     parts = []
@@ -241,13 +242,15 @@ def services_lead(cases: list[dict], scenario: str) -> list[str]:
         svc = top["svc"]
         limit = (f", max_connections {svc['max_connections']}"
                  if svc.get("max_connections") else "")
+        used = (f" used at most {top['cores']:.2f} cores and {top['memory'] / 2**20:.0f} MiB "
+                f"over {top['loads']} loads" if top["loads"] else "")
         parts.append(f"{svc.get('title') or name} ({svc.get('version') or 'version unknown'}"
-                     f"{limit}) used at most {top['cores']:.2f} cores and "
-                     f"{top['rss'] / 2**20:.0f} MiB")
-    return ["Services, started fresh for every measurement: " + "; ".join(parts)
-            + f", over {max(t['loads'] for t in seen.values())} loads. Each answer proved "
-            "its call: the database backend's pid and the database's own clock, or the "
-            "upstream's signature of a nonce the server sent."]
+                     f"{limit}){used}")
+    proofs = {"postgres": "the database backend's pid and the database's own clock",
+              "upstream": "the upstream's signature of a nonce the server sent"}
+    proved = " or ".join(proofs[name] for name in sorted(seen) if name in proofs)
+    return ["Services, started fresh for every measurement: " + "; ".join(parts) + "."
+            + (f" Each answer proved its call: {proved}." if proved else "")]
 
 
 def _servers(cases: list[dict], rows: list[dict], scenario: str) -> list[str]:
