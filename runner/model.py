@@ -440,7 +440,8 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
     """The measured fact that explains a row outside the band, in words, or "unexplained".
 
     `measured` holds what the run recorded: `server_cores` the server tree used over the
-    steady seconds and `cpu_per_request_s` its CPU per answer there, `switch_interval_s`
+    steady seconds and `cpu_per_request_s` its CPU per answer there, `machine_cores` the
+    whole machine kept busy over the load (`machine_irq_cores` in interrupts) of `cores`, `switch_interval_s`
     of the process-wide lock where the runtime reports one, `service_s` alone, `p50_s`
     under load, `connections` and `steady_completions`, the completions the steady rate
     was counted from.
@@ -463,6 +464,13 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
         if abs(share - 1) > 0.1:
             facts.append(f"the server used {used:.2f} cores of the {prediction.parallel:.2g} "
                          "the model gives it")
+    busy, cores = measured.get("machine_cores"), measured.get("cores")
+    if busy is not None and cores and efficiency < 0.9 and busy >= 0.9 * cores:
+        # the machine was full: what the server lacked went to other processes or to the
+        # kernel (interrupts for the network are charged to no process)
+        irq = measured.get("machine_irq_cores") or 0
+        facts.append(f"the machine's {cores} cores were {busy / cores:.0%} busy, "
+                     f"{irq:.2f} of them in interrupts")
     service, p50 = measured.get("service_s"), measured.get("p50_s")
     # with every place in service busy and no queue before them, a request's time under
     # load is its service time: where it is not, the requests in service were slower

@@ -27,6 +27,15 @@ def _connections(proc: psutil.Process, port: int) -> int:
         return 0
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(CPU seconds every core spent busy, of them in interrupts) since boot, whoever ran:
+    kernel work for the network, done in interrupt context, is charged to no process."""
+    times = psutil.cpu_times()
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    irq = getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0)
+    return sum(times) - idle - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0), irq
+
+
 GENERATORS = {"wrk", "vegeta"}
 CONNECTIONS_EVERY = 4   # samples
 
@@ -55,6 +64,7 @@ class TreeSampler:
         self._count = 0
         self._runner = psutil.Process()
         self._runner_cpu = [0.0, 0.0]   # the runner's own CPU (this sampler) at start and end
+        self._machine = [(0.0, 0.0), (0.0, 0.0)]   # machine_cpu() at start and end
         # (wall-clock time, the tree's CPU seconds since the start) at every sample: the
         # report counts the CPU of the same seconds it counts completions in
         self.series: list[tuple[float, float]] = []
@@ -62,6 +72,7 @@ class TreeSampler:
     def __enter__(self) -> "TreeSampler":
         self._started = time.monotonic()
         self._runner_cpu[0] = cpu_seconds(self._runner) or 0.0
+        self._machine[0] = machine_cpu()
         self._sample()  # baseline: CPU the server spent before the run is not counted
         self._thread.start()
         return self
@@ -71,6 +82,7 @@ class TreeSampler:
         self._thread.join(timeout=5)
         self._wall = time.monotonic() - self._started
         self._runner_cpu[1] = cpu_seconds(self._runner) or 0.0
+        self._machine[1] = machine_cpu()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -134,6 +146,9 @@ class TreeSampler:
             "server_threads_max": self.threads_max,
             "wrk_cpu_s": wrk_cpu,          # the load generator's (wrk or vegeta)
             "runner_cpu_s": self._runner_cpu[1] - self._runner_cpu[0],
+            # the whole machine, every process and the kernel: how busy its cores were
+            "machine_busy_s": self._machine[1][0] - self._machine[0][0],
+            "machine_irq_s": self._machine[1][1] - self._machine[0][1],
             "connections_per_process": sorted(self.connections.values(), reverse=True),
             "samples": len(self.rss),
             "server_cpu_series": [list(point) for point in self.series],

@@ -139,6 +139,11 @@ def test_diagnose_names_the_measured_cause():
     idle = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001))
     assert "the server used 1.20 cores of the 2" in diagnose(idle, 0.6, {"server_cores": 1.2})
     assert diagnose(idle, 0.8, {}) == "unexplained"
+    # a full machine: what the server lacked went to others, or to the kernel's interrupts
+    full = {"server_cores": 1.2, "machine_cores": 1.96, "machine_irq_cores": 0.31, "cores": 2}
+    assert diagnose(idle, 0.7, full).endswith("the machine's 2 cores were 98% busy, 0.31 of "
+                                              "them in interrupts")
+    assert "machine" not in diagnose(idle, 0.7, {**full, "machine_cores": 1.5})
 
 
 def test_the_model_names_no_kind_framework_or_language():

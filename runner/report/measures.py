@@ -234,7 +234,13 @@ def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dic
             server_cores.append(used[0] / used[1])
             per_request.append(used[0] / used[2] if used[2] else None)
         p50.append((wrk.get("latency_s") or {}).get("p50"))
-    return {"cpu_per_request_s": median_or_none(per_request),
+    machine = [(res["machine_busy_s"] / res["wall_s"], res.get("machine_irq_s", 0) / res["wall_s"])
+               for run in runs if (res := run.get("resources") or {}).get("wall_s")
+               and res.get("machine_busy_s") is not None]
+    return {"machine_cores": median_or_none([busy for busy, _ in machine]),
+            "machine_irq_cores": median_or_none([irq for _, irq in machine]),
+            "cores": cores_of(data),
+            "cpu_per_request_s": median_or_none(per_request),
             "server_cores": median_or_none(server_cores), "service_s": service_s,
             "p50_s": median_or_none(p50), "steady_completions": median_or_none(counted),
             "connections": (data.get("wrk") or {}).get("connections"),
