@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.results import validate_case
+
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
@@ -33,6 +35,11 @@ def test_quick_suite_through_just(tmp_path):
         assert only["wrk"]["requests"] > 0 and only["disagreements"] == []
         assert only["resources"]["server_cpu_s"] >= 0 and only["resources"]["samples"] > 0
     assert {c["status"] for c in cases.values()} <= {"ok", "na"}
+    # what a run writes fits the stored format (runner/results.py, docs/formats.md)
+    assert {case_id: validate_case(c) for case_id, c in cases.items() if validate_case(c)} == {}
+    io = [c for c in measured if c["case"].get("services")]
+    assert len(io) >= 10 and all(c["runs"][0]["services"] for c in io)
+    assert all(only["resources"]["machine_busy_s"] > 0 for c in measured for only in c["runs"])
     markdown = (out / "quick.md").read_text()
     html = (out / "quick.html").read_text()
     for case in cases.values():
