@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -311,8 +311,8 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
         raise CaseFailed(f"{case.kind} calls {', '.join(case.services)}, and no service "
                          "was prepared for this run")
     try:
-        with (host.started(case.services, logs / f"{slug}.r{index}") if case.services
-              else nullcontext(Started())) as services:
+        with (host or ServiceHost({}, logs)).started(case.services,
+                                                     logs / f"{slug}.r{index}") as services:
             run = _measure_once(case, impl, settings, logs, slug, index, services)
     except ServiceFailed as exc:
         raise CaseFailed(str(exc)) from None
@@ -336,22 +336,22 @@ def _measure_once(case: Case, impl: Impl, settings: Suite, logs: Path, slug: str
     calibration = None
     pins = settings.pinning
     wrk_cpus = pins.wrk if pins else None
-    metered = nullcontext({})
     with checked_server(case, impl, log_path, settings.ready_timeout,
                         pins.server if pins else None, services) as (server, info, elapsed):
         clock.append(time.monotonic())
         url = f"http://127.0.0.1:{server.port}{case.path}"
         check_timeout = case.params.get("ms", 0) / 1000 + 60
         if case.type == "open":
+            records = services.records()
             try:
                 opened = measure_open(case, server, info, elapsed, settings, logs, slug, index,
                                       lambda: _checked_request(case, server.port, check_timeout,
                                                                services), services.proof,
-                                      services.records())
+                                      records)
             except OpenFailed as exc:
                 raise CaseFailed(with_log(str(exc), log_path)) from None
-            if services.running:
-                opened["services"] = services.records()
+            if records:
+                opened["services"] = records
             return {"index": index, "started_at": started_at, "server_argv": server.argv,
                     "info": info, "check": {"service_s": elapsed},
                     "timing": {"start_and_check_s": clock[1] - clock[0],
@@ -439,19 +439,17 @@ def verify_case(case: Case, impl: Impl, work_dir: Path, ready_timeout_s: float,
     """Conformance only: (reason it failed or None, seconds the checked request took).
     Without a host, the services the case calls are prepared for it alone."""
     log_path = work_dir / (case_slug(case.id) + ".verify.log")
-    own = host is None and bool(case.services)
+    own = host is None
     if own:
         host = ServiceHost(case.services, work_dir)
     try:
-        if case.services:
-            problem = next(filter(None, host.prepare(set(case.services)).values()), None)
-            if problem:
-                return problem, None
-        with (host.started(case.services, work_dir / case_slug(case.id)) if case.services
-              else nullcontext(Started())) as services:
-            with checked_server(case, impl, log_path, ready_timeout_s,
-                                services=services) as (_, _, elapsed):
-                return None, elapsed
+        problem = host.problem(case.services)
+        if problem:
+            return problem, None
+        with host.started(case.services, work_dir / case_slug(case.id)) as services, \
+                checked_server(case, impl, log_path, ready_timeout_s,
+                               services=services) as (_, _, elapsed):
+            return None, elapsed
     except (CaseFailed, ServiceFailed) as exc:
         return str(exc), None
     finally:
@@ -608,7 +606,7 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
     needed = {name for c in todo if c.available for name in c.services}
     if needed:
         console.print(f"preparing {', '.join(sorted(needed))} ...", highlight=False)
-    service_errors = host.prepare(needed)
+    host.prepare(needed)
     environment["services"] = dict(host.versions) or None
     run_path = run_dir / "run.json"
     previous = _read_run(run_path) if resume else None
@@ -633,8 +631,7 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
             if case.id in skip:
                 continue
             problem = (setup_errors.get(case.impl) or setup_errors.get((case.impl, case.server))
-                       or next(filter(None, (service_errors.get(n) for n in case.services)),
-                               None))
+                       or host.problem(case.services))
             records.append(run_case(case, impls[case.impl], suite, run_id, run_dir,
                                     environment, problem, progress, index, host))
     finally:

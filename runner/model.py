@@ -441,10 +441,10 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
 
     `measured` holds what the run recorded: `server_cores` the server tree used over the
     steady seconds and `cpu_per_request_s` its CPU per answer there, `machine_cores` the
-    whole machine kept busy over the load (`machine_irq_cores` in interrupts) of `cores`, `switch_interval_s`
-    of the process-wide lock where the runtime reports one, `service_s` alone, `p50_s`
-    under load, `connections` and `steady_completions`, the completions the steady rate
-    was counted from.
+    cores the whole machine kept busy over the load (`machine_irq_cores` of them in
+    interrupts) of its `cores`, `switch_interval_s` of the process-wide lock where the
+    runtime reports one, `service_s` alone, `p50_s` under load, `connections` and
+    `steady_completions`, the completions the steady rate was counted from.
     """
     facts = []
     counted = measured.get("steady_completions")

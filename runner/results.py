@@ -13,6 +13,9 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 FORMAT = "concbench.case"
 RUN_FORMAT = "concbench.run"
@@ -52,10 +55,6 @@ def write_json(path: Path, data: dict) -> None:
 # and every field named here against docs/formats.md, so that neither drifts from the other.
 # Shapes that a parser owns (wrk's and vegeta's figures, the calibration, /info, the
 # environment's tool versions) are kept as mappings here and documented with their parser.
-
-from typing import Any, Literal  # noqa: E402
-
-from pydantic import BaseModel, ConfigDict, ValidationError  # noqa: E402
 
 
 class _Stored(BaseModel):

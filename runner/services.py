@@ -31,6 +31,7 @@ import psutil
 
 from .check import TABLE_ROWS, Proof
 from .procs import OWNED, free_port, http_get, log_tail, run_owned
+from .sampling import cpu_seconds
 
 UPSTREAM_DIR = Path(__file__).resolve().parent.parent / "services" / "upstream"
 DATABASE = "bench"
@@ -79,19 +80,13 @@ def _run(argv: list[str], log: Path, timeout_s: float = 120, **kwargs) -> None:
 def _tree_cpu(root: psutil.Process) -> float:
     """CPU seconds of a process, its live descendants and the children it has reaped
     (a database's backends that ended)."""
-    total = 0.0
     try:
         times = root.cpu_times()
-        total = times.user + times.system + times.children_user + times.children_system
-        for child in root.children(recursive=True):
-            try:
-                times = child.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                pass
+        children = root.children(recursive=True)
     except psutil.Error:
-        pass
-    return total
+        return 0.0
+    return (times.user + times.system + times.children_user + times.children_system
+            + sum(cpu_seconds(child) or 0.0 for child in children))
 
 
 def _tree_memory(root: psutil.Process) -> int:
@@ -212,6 +207,8 @@ class ServiceHost:
         self.settings = settings          # service name -> the suite's settings
         self.log_dir = log_dir
         self._folder: Path | None = None
+        self._binaries: Path | None = None   # PostgreSQL's programs, and the user it runs as
+        self._owner: str | None = None
         self._prepared: dict[str, str | None] = {}   # name -> why it cannot run, or None
         self.versions: dict[str, str] = {}
 
@@ -224,6 +221,11 @@ class ServiceHost:
             except ServiceFailed as exc:
                 self._prepared[name] = f"the {name} service cannot run: {exc}"
         return {name: self._prepared[name] for name in names}
+
+    def problem(self, names) -> str | None:
+        """Why the named services cannot run (the first reason), or None; prepares them
+        if that was not done yet."""
+        return next(filter(None, self.prepare(set(names)).values()), None)
 
     def __enter__(self) -> "ServiceHost":
         return self
@@ -239,11 +241,11 @@ class ServiceHost:
     # --- PostgreSQL ------------------------------------------------------------------
 
     def _prepare_postgres(self) -> None:
-        binaries = postgres_bin()
+        binaries = self._binaries = postgres_bin()
         if binaries is None:
             raise ServiceFailed("PostgreSQL not found (initdb, postgres): install it with "
                                 "`apt-get install -y postgresql` (or run `./just setup`)")
-        owner = _owner()
+        owner = self._owner = _owner()
         remove_left_over()
         self._folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         if owner:
@@ -267,7 +269,7 @@ class ServiceHost:
 
     @contextmanager
     def _postgres(self, log: Path):
-        binaries, owner = postgres_bin(), _owner()
+        binaries = self._binaries
         max_connections = (self.settings.get("postgres") or {}).get("max_connections", 100)
         port = free_port()
         # durability is not what is measured: the cluster lives for one run
@@ -279,7 +281,7 @@ class ServiceHost:
                 "-c", "log_connections=on", "-c", "log_line_prefix=%p: "]
         with open(log, "ab") as out:
             proc = OWNED.spawn(argv, stdin=subprocess.DEVNULL, stdout=out,
-                               stderr=subprocess.STDOUT, user=owner)
+                               stderr=subprocess.STDOUT, user=self._owner)
         try:
             ready = [str(binaries / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port),
                      "-U", DB_USER, "-d", "postgres"]
@@ -314,8 +316,7 @@ class ServiceHost:
     @contextmanager
     def _upstream(self, log: Path):
         port, key = free_port(), secrets.token_hex(16)
-        env = {**{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
-               "BENCH_UPSTREAM_KEY": key}
+        env = {**os.environ, "BENCH_UPSTREAM_KEY": key}
         with open(log, "ab") as out:
             proc = OWNED.spawn([str(UPSTREAM_DIR / "bin" / "upstream"), "-addr",
                                 f"127.0.0.1:{port}"], stdin=subprocess.DEVNULL, stdout=out,
