@@ -1,9 +1,11 @@
 """Two stored runs side by side: the change in median req/s and p99, row by row.
 
-`compare_rows` and `render_compare` are pure (stored case dicts in, a table and its text
-out); `run_compare` is the thin effect that reads two run folders with
-`runner.report.load_run`. Rows are matched by case id (`case["case"]["id"]`); run A is
-the baseline and every change is B relative to A.
+`compare_rows` and `render_compare` are pure (two reports' rows in, a table and its text
+out): each run is read into its one report (`runner.report.view.build`), the same object
+the Markdown and HTML reports are rendered from, and its numbers are formatted by the
+reports' own units.py. `run_compare` is the thin effect that reads two run folders with
+`runner.results.load_run`. Rows are matched by case id; run A is the baseline and every
+change is B relative to A.
 
 Which rate: the steady-state rate of each repeat (the reports' headline: completions per
 second once the first answers arrived and before the last partial second), where every
@@ -18,17 +20,14 @@ A run with a single repeat has no range to speak of (a point never overlaps anot
 point, so noise would always look real): such a row gets no verdict, "no spread".
 """
 
-import math
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import BenchError
-from .report import load_run
-from .model import steady_state_rps
-from .report.measures import measured_runs
-from .report.table import compute_row
+from .report import markdown, view
+from .report.cells import Cell, Row, Table, _columns
+from .report.units import MISSING, format_percent, format_rps, format_seconds, is_missing
+from .results import StoredRunFile, load_run
 from .stats import summarize
 
 # fewer repeats than this on either side and a row has no range to compare
@@ -54,30 +53,17 @@ COLUMNS = ["id", "scenario", "impl", "server", "kind", "params",
            "rps_change_pct", "verdict",
            "p99_a", "p99_min_a", "p99_max_a", "p99_b", "p99_min_b", "p99_max_b",
            "p99_change_pct", "p99_verdict"]
+SIDE = ("status", "repeats", "rps", "rps_min", "rps_max", "p99", "p99_min", "p99_max")
 
 
-def _side(data: dict, steady: bool) -> dict:
-    """One case file -> its status, repeats, rate and p99 median and min-max; the rate is
+def _side(row: dict, steady: bool) -> dict:
+    """One report row -> its status, repeats, rate and p99 median and min-max; the rate is
     each repeat's steady-state rate when `steady`, else wrk's whole-run req/s."""
-    row = compute_row(data)  # the reports' numbers: the median service time, req/s
-    runs = measured_runs(data)
-    rates = _steady_rates(data) if steady else [run["wrk"]["rps"] for run in runs]
-    rps = summarize(rates)
-    p99s = [(run["wrk"].get("latency_s") or {}).get("p99") for run in runs]
-    p99 = summarize([v for v in p99s if v is not None])
+    rps = summarize(row["repeat_steady"] if steady else row["repeat_rps"])
+    p99 = summarize([v for v in row["repeat_p99"] if v is not None])
     return {"status": row["status"], "repeats": row["runs"],
             "rps": rps.median, "rps_min": rps.min, "rps_max": rps.max,
             "p99": p99.median, "p99_min": p99.min, "p99_max": p99.max}
-
-
-def _steady_rates(data: dict | None) -> list[float] | None:
-    """Each measured repeat's steady-state rate, or None unless every repeat has one."""
-    runs = measured_runs(data) if data else []
-    if not runs:
-        return None
-    service = compute_row(data)["service_s"]
-    rates = [steady_state_rps(run["wrk"].get("per_second"), service) for run in runs]
-    return None if any(r is None for r in rates) else rates
 
 
 def _change_pct(a: float | None, b: float | None) -> float | None:
@@ -118,82 +104,47 @@ def range_verdict(a: dict, b: dict, key: str, higher_is_better: bool) -> str:
     return FASTER if b_higher == higher_is_better else SLOWER
 
 
-def compare_rows(a_cases: list[dict], b_cases: list[dict]) -> pd.DataFrame:
-    """One row per case id found in either run, in COLUMNS; A's order, then B-only cases.
-
-    Values stay in base units (req/s, seconds); changes are percent of A.
-    """
-    def by_id(cases):
-        return {data["case"]["id"]: data for data in cases}
-    cases_a, cases_b = by_id(a_cases), by_id(b_cases)
-    rows = []
-    for case_id in list(dict.fromkeys([*cases_a, *cases_b])):
-        data_a, data_b = cases_a.get(case_id), cases_b.get(case_id)
-        case = (data_a or data_b)["case"]
-        present = [d for d in (data_a, data_b) if d is not None]
-        steady = all(_steady_rates(d) is not None for d in present)
-        a = _side(data_a, steady) if data_a is not None else None
-        b = _side(data_b, steady) if data_b is not None else None
-        verdict = _status_verdict(a, b)
-        empty = dict.fromkeys(("status", "repeats", "rps", "rps_min", "rps_max",
-                               "p99", "p99_min", "p99_max"))
-        sa, sb = a or empty, b or empty
-        row = {"id": case_id, "scenario": case.get("scenario"), "impl": case.get("impl"),
-               "server": case.get("server_label") or case.get("server"),
-               "kind": case.get("kind"),
-               "rate": (STEADY if steady else RAMP) if any(map(measured_runs, present))
+def compare_rows(a: view.Report | list, b: view.Report | list) -> list[dict]:
+    """One row (a dict of COLUMNS) per case id found in either run; A's order, then B-only
+    cases. Each side is a report, or the stored cases to build one from. Values stay in base
+    units (req/s, seconds); changes are percent of A."""
+    rows_a, rows_b = ({row["id"]: row for row in
+                       (side if isinstance(side, view.Report) else view.build(None, side)).rows}
+                      for side in (a, b))
+    out = []
+    for case_id in dict.fromkeys([*rows_a, *rows_b]):
+        row_a, row_b = rows_a.get(case_id), rows_b.get(case_id)
+        first = row_a or row_b
+        present = [r for r in (row_a, row_b) if r is not None]
+        steady = all(r["repeat_steady"] is not None for r in present)
+        sa = _side(row_a, steady) if row_a is not None else None
+        sb = _side(row_b, steady) if row_b is not None else None
+        verdict = _status_verdict(sa, sb)
+        sa, sb = sa or dict.fromkeys(SIDE), sb or dict.fromkeys(SIDE)
+        row = {"id": case_id, "scenario": first["scenario"], "impl": first["impl"],
+               "server": first["server_label"], "kind": first["kind"],
+               "params": first["params"],
+               "rate": (STEADY if steady else RAMP) if any(r["runs"] for r in present)
                else None,
-               "params": " ".join(f"{k}={v}" for k, v in (case.get("params") or {}).items()),
-               "verdict": verdict or range_verdict(a, b, "rps", higher_is_better=True),
-               "p99_verdict": verdict or range_verdict(a, b, "p99", higher_is_better=False),
+               "verdict": verdict or range_verdict(sa, sb, "rps", higher_is_better=True),
+               "p99_verdict": verdict or range_verdict(sa, sb, "p99", higher_is_better=False),
                "rps_change_pct": _change_pct(sa["rps"], sb["rps"]),
                "p99_change_pct": _change_pct(sa["p99"], sb["p99"])}
         for suffix, side in (("a", sa), ("b", sb)):
-            for key, value in side.items():
-                row[f"{key}_{suffix}"] = value
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    floats = [c for c in COLUMNS if c.startswith(("rps_", "p99_")) and c != "p99_verdict"]
-    return frame.astype({**{c: "float64" for c in floats},
-                         "repeats_a": "Int64", "repeats_b": "Int64"})
+            row.update({f"{key}_{suffix}": value for key, value in side.items()})
+        out.append({key: row[key] for key in COLUMNS})
+    return out
 
 
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _fmt_rps(value) -> str:
-    if _missing(value):
-        return "–"
-    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
-
-
-def _fmt_seconds(value) -> str:
-    if _missing(value):
-        return "–"
-    if value >= 1:
-        return f"{value:.2f} s"
-    ms = value * 1000
-    return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.1f} ms" if ms >= 1 else f"{ms:.2f} ms"
-
-
-def _fmt_pct(value) -> str:
-    return "–" if _missing(value) else f"{value:+.1f}%"
-
-
-def _fmt_status(a, b) -> str:
-    a, b = ("–" if _missing(v) else v for v in (a, b))
+def _both(a, b) -> str:
+    a, b = (MISSING if is_missing(v) else str(v) for v in (a, b))
     return a if a == b else f"{a}/{b}"
 
 
-def _fmt_repeats(a, b) -> str:
-    return f"{'–' if _missing(a) else a}/{'–' if _missing(b) else b}"
-
-
-def summary_line(df: pd.DataFrame) -> str:
-    """'req/s: 2 faster, 1 slower, 5 within spread, 1 only in one run; ...' for `df`."""
+def summary_line(rows: list[dict]) -> str:
+    """'req/s: 2 faster, 1 slower, 5 within spread, 1 only in one run; ...' for `rows`."""
     def counts(column: str) -> str:
-        values = df[column].tolist()
+        values = [row[column] for row in rows]
         parts = [f"{values.count(FASTER)} faster", f"{values.count(SLOWER)} slower",
                  f"{values.count(WITHIN)} within spread",
                  f"{values.count(ONLY_A) + values.count(ONLY_B)} only in one run"]
@@ -203,37 +154,43 @@ def summary_line(df: pd.DataFrame) -> str:
                  "without data": values.count(NO_DATA)}
         parts += [f"{n} {name}" for name, n in extra.items() if n]
         return ", ".join(parts)
-    return (f"{len(df)} cases. req/s: {counts('verdict')}. "
+    return (f"{len(rows)} cases. req/s: {counts('verdict')}. "
             f"p99: {counts('p99_verdict')}.")
 
 
-def render_compare(a_label: str, b_label: str, df: pd.DataFrame) -> str:
+def compare_table(rows: list[dict]) -> Table:
+    """The comparison as a report table, every number formatted as the reports format it."""
+    columns = _columns("case*", "status A/B*", "repeats A/B", "rate*", "req/s A", "req/s B",
+                       "req/s change", "req/s verdict*", "p99 A", "p99 B", "p99 change",
+                       "p99 verdict*")
+    out = []
+    for r in rows:
+        repeats = "/".join(MISSING if is_missing(v) else str(v)
+                           for v in (r["repeats_a"], r["repeats_b"]))
+        texts = [r["id"], _both(r["status_a"], r["status_b"]), repeats, r["rate"] or MISSING,
+                 format_rps(r["rps_a"]), format_rps(r["rps_b"]),
+                 format_percent(r["rps_change_pct"]), r["verdict"],
+                 format_seconds(r["p99_a"]), format_seconds(r["p99_b"]),
+                 format_percent(r["p99_change_pct"]), r["p99_verdict"]]
+        out.append(Row(str(r["status_b"] or r["status_a"]),
+                       [Cell(text, None) for text in texts]))
+    return Table("Comparison", columns, out)
+
+
+def render_compare(a_label: str, b_label: str, rows: list[dict]) -> str:
     """The comparison as a Markdown table with a heading, a summary line and the rule."""
-    table = pd.DataFrame({
-        "case": df["id"],
-        "status A/B": [_fmt_status(a, b) for a, b in zip(df["status_a"], df["status_b"])],
-        "repeats A/B": [_fmt_repeats(a, b) for a, b in zip(df["repeats_a"], df["repeats_b"])],
-        "rate": df["rate"].fillna("–"),
-        "req/s A": df["rps_a"].map(_fmt_rps), "req/s B": df["rps_b"].map(_fmt_rps),
-        "req/s change": df["rps_change_pct"].map(_fmt_pct), "req/s verdict": df["verdict"],
-        "p99 A": df["p99_a"].map(_fmt_seconds), "p99 B": df["p99_b"].map(_fmt_seconds),
-        "p99 change": df["p99_change_pct"].map(_fmt_pct), "p99 verdict": df["p99_verdict"],
-    })
-    colalign = ["left", "left", "right", "left", "right", "right", "right", "left",
-                "right", "right", "right", "left"]
-    body = (table.to_markdown(index=False, colalign=colalign) if len(table)
-            else "(no cases in either run)")
+    body = markdown.render_table(compare_table(rows)) if rows else "(no cases in either run)"
     return "\n".join([f"# Comparison: A = {a_label}, B = {b_label}", "",
                       "Medians over each run's repeats; change is B relative to A. req/s is "
                       "the steady-state rate where both runs have one (rate: steady), else "
                       "wrk's whole-run rate (rate: incl. ramp).", "",
-                      body, "", summary_line(df), "", RULE, ""])
+                      body, "", summary_line(rows), "", RULE, ""])
 
 
-def _label(run_dir: Path, run: dict) -> str:
-    """`<suite>/<run_id>` from run.json, or from the folder's path when it lacks them."""
-    suite = run.get("suite") if isinstance(run.get("suite"), str) else run_dir.parent.name
-    return f"{suite}/{run.get('run_id') or run_dir.name}"
+def _label(run_dir: Path, run: StoredRunFile) -> str:
+    """`<suite>/<run_id>` from the run, or from the folder's path when it lacks them."""
+    suite = run.suite if isinstance(run.suite, str) else run_dir.parent.name
+    return f"{suite}/{run.run_id or run_dir.name}"
 
 
 def run_compare(a: Path, b: Path) -> str:
@@ -242,15 +199,16 @@ def run_compare(a: Path, b: Path) -> str:
     Files `load_run` skipped are listed after the table as `skipped: ...` lines. A folder
     that does not exist raises BenchError naming it.
     """
-    loaded = []
+    labels, reports, skipped = [], [], []
     for path in (Path(a), Path(b)):
         if not path.is_dir():
             raise BenchError("no such run folder", file=str(path))
-        loaded.append((path, *load_run(path)))
-    (path_a, run_a, cases_a, problems_a), (path_b, run_b, cases_b, problems_b) = loaded
-    text = render_compare(_label(path_a, run_a), _label(path_b, run_b),
-                          compare_rows(cases_a, cases_b))
-    skipped = [f"skipped: {problem}" for problem in [*problems_a, *problems_b]]
+        run, cases, problems = load_run(path)
+        report = view.build(run, cases)
+        labels.append(_label(path, run))
+        reports.append(report)
+        skipped += [f"skipped: {problem}" for problem in problems]
+    text = render_compare(*labels, compare_rows(*reports))
     return text + ("\n".join(skipped) + "\n" if skipped else "")
 
 

@@ -1,5 +1,8 @@
-"""Where results live and how they are written: one JSON file per case, replaced atomically,
-and a run.json per run. The one place that names the stored formats and their versions.
+"""Where results live, how they are written and how they are read back: one JSON file per
+case, replaced atomically, and a run.json per run. The one place that names the stored
+formats, their versions and their history, as typed records: `StoredRunFile` (run.json),
+`StoredCase` (a case file) and `StoredRun` (one measured repeat of a case).
+`load_run` reads a run folder into them; the reports and `compare` read only those.
 
 Format history: version 1 (this one) is the first stored format. Fields added since, all
 optional for a reader: case.label, case.execution, case.open, runs[].calibration,
@@ -11,11 +14,14 @@ and upstream of I/O kinds); resources.machine_busy_s and machine_irq_s.
 
 import json
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import BenchError
 
 FORMAT = "concbench.case"
 RUN_FORMAT = "concbench.run"
@@ -58,7 +64,9 @@ def write_json(path: Path, data: dict) -> None:
 
 
 class _Stored(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # a field this reader does not know (written by a newer runner) is kept, not refused;
+    # validate_case names it, so that the repository's own results never carry one
+    model_config = ConfigDict(extra="allow")
 
 
 class StoredExecution(_Stored):
@@ -147,6 +155,18 @@ class StoredCapacity(_Stored):
     rates_relative_to: str
 
 
+class StoredWrk(_Stored):
+    """One load's figures from wrk's Lua report (runner.wrkparse.parse_wrk_json)."""
+    requests: int | None = None
+    duration_s: float | None = None
+    bytes: int | None = None
+    rps: float | None = None
+    latency_s: dict[str, float | None] = {}   # min, max, mean, stdev, p50 ... p99.99
+    errors: dict[str, int | None] = {}        # connect, read, write, status, timeout
+    per_second: list[int] = []                # completions in each second of the load
+    per_second_start: int | None = None       # the first of those seconds, Unix time
+
+
 class StoredRun(_Stored):
     index: int
     started_at: str
@@ -155,10 +175,10 @@ class StoredRun(_Stored):
     check: StoredCheck
     timing: StoredTiming | None = None  # older results lack it
     calibration: dict | None = None     # runner.calibrate
-    wrk: dict | None = None             # runner.wrkparse.parse_wrk_json
+    wrk: StoredWrk | None = None
     text: dict | None = None            # runner.wrkparse.parse_wrk_text
     text_raw: str | None = None
-    disagreements: list[str] = []
+    disagreements: list[str] | None = None   # None: text and Lua were not compared
     resources: StoredResources | None = None
     services: dict[str, StoredService] = {}
     probe: dict | None = None           # interference: the probe's wrk_argv, wrk, text, ...
@@ -184,19 +204,164 @@ class StoredCase(_Stored):
     environment: dict[str, Any]         # runner.env.collect_environment
 
 
+class StoredRunFile(_Stored):
+    """run.json: the suite as it was, the environment the run started in, the planned cases.
+    A folder without a readable run.json still renders, from an empty one."""
+    format: Literal["concbench.run"] = RUN_FORMAT
+    version: int = VERSION
+    suite: str | dict | None = None     # the suite's name (a mapping in the first results)
+    run_id: str | None = None
+    suite_file: str | None = None
+    suite_text: str | None = None
+    environment: dict[str, Any] | None = None   # runner.env.collect_environment
+    cases: list[str] = []
+    started_at: str | None = None
+    finished_at: str | None = None
+    resumed_at: list[str] = []          # when each --resume of the run started
+    resumed_finished_at: list[str] = []
+    note: str | None = None
+    synthetic: bool = False             # made by hand for tests, not measured
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+
+
+def _extras(model: BaseModel, where: str = "") -> list[str]:
+    """The fields of `model`, at any depth, that the format does not name."""
+    found = [f"{where}{name}: not a field of the format" for name in model.model_extra or {}]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = (value.items() if isinstance(value, dict)
+                 else enumerate(value) if isinstance(value, list) else [(None, value)])
+        for key, inner in items:
+            if isinstance(inner, BaseModel):
+                path = f"{where}{name}." + ("" if key is None else f"{key}.")
+                found += _extras(inner, path)
+    return found
+
+
 def validate_case(data: object) -> list[str]:
-    """Where a stored case file departs from the format, one line a problem (empty: none)."""
+    """Where a stored case file departs from the format, one line a problem (empty: none);
+    a field the format does not name is a departure here, though a reader keeps it."""
     try:
-        StoredCase.model_validate(data)
+        return _extras(StoredCase.model_validate(data))
     except ValidationError as exc:
-        return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-    return []
+        return _problems(exc)
+
+
+# ---- reading a run folder ----
+
+STATUSES = {"ok", "failed", "na"}   # a case file still "running" is not a result yet
+
+
+def _check_header(data: object, expected_format: str) -> str | None:
+    if not isinstance(data, dict):
+        return f"expected a JSON object, found {type(data).__name__}"
+    if data.get("format") != expected_format:
+        return f"not a {expected_format} file (format {data.get('format')!r})"
+    if data.get("version") not in VERSIONS:
+        return (f"unknown version {data.get('version')!r} of {expected_format}; "
+                f"this reader knows {', '.join(map(str, sorted(VERSIONS)))}")
+    return None
+
+
+def parse_case(data: object) -> tuple[StoredCase | None, str | None]:
+    """A case file's JSON as a StoredCase, or why it is not one this reader can render."""
+    problem = _check_header(data, FORMAT)
+    if problem:
+        return None, problem
+    if data.get("status") not in STATUSES:
+        return None, f"status {data.get('status')!r} is not one of ok, failed, na"
+    try:
+        return StoredCase.model_validate(data), None
+    except ValidationError as exc:
+        return None, "does not fit the format: " + "; ".join(_problems(exc)[:3])
+
+
+def as_case(data: StoredCase | dict) -> StoredCase:
+    """A stored case as its record; its JSON is validated (ValueError where it does not fit)."""
+    if isinstance(data, StoredCase):
+        return data
+    found, problem = parse_case(data)
+    if found is None:
+        raise ValueError(problem)
+    return found
+
+
+def as_run(data: StoredRunFile | dict | None) -> StoredRunFile:
+    """run.json as its record; None or {} (no usable run.json) as an empty one."""
+    if isinstance(data, StoredRunFile):
+        return data
+    return StoredRunFile.model_validate({**(data or {}), "format": RUN_FORMAT,
+                                         "version": (data or {}).get("version", VERSION)})
+
+
+def _read_json(path: Path) -> tuple[object, str | None]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"not readable JSON ({exc})"
+
+
+def _read_run_file(path: Path) -> tuple[StoredRunFile, str | None]:
+    if not path.is_file():
+        return StoredRunFile(), "missing; the report has no environment or suite facts"
+    data, problem = _read_json(path)
+    # run.json written before it carried a format tag is still accepted
+    if problem is None and isinstance(data, dict) and "format" not in data:
+        data = {**data, "format": RUN_FORMAT, "version": data.get("version", 1)}
+    problem = problem or _check_header(data, RUN_FORMAT)
+    if problem is None:
+        try:
+            return StoredRunFile.model_validate(data), None
+        except ValidationError as exc:
+            problem = "does not fit the format: " + "; ".join(_problems(exc)[:3])
+    return StoredRunFile(), f"{problem}; skipped"
+
+
+def load_run(run_dir: Path) -> tuple[StoredRunFile, list[StoredCase], list[str]]:
+    """run.json, the case files in name order, and one line per file that was skipped.
+
+    One corrupt, foreign or stray file never stops a report: it is named in `problems`
+    and left out. A missing folder is the caller's mistake and raises BenchError.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise BenchError("no such run folder", file=str(run_dir))
+    run, problem = _read_run_file(run_dir / "run.json")
+    problems = [f"{run_dir / 'run.json'}: {problem}"] if problem else []
+    cases = []
+    for path in sorted(run_dir.glob("*.json")):
+        if path.name == "run.json":
+            continue
+        data, problem = _read_json(path)
+        case, problem = (None, problem) if problem else parse_case(data)
+        if case is not None and run.run_id and case.run_id not in (None, run.run_id):
+            case, problem = None, f"belongs to run {case.run_id}, not {run.run_id}"
+        if case is None:
+            problems.append(f"{path}: {problem}; skipped")
+        else:
+            cases.append(case)
+    return run, cases, problems
+
+
+RUN_ID = re.compile(r"\d{8}T\d{6}Z")
+
+
+def latest_run_dir(raw_root: Path, suite: str) -> Path | None:
+    """The newest run folder of `suite` under `raw_root` (run ids sort as UTC times)."""
+    base = Path(raw_root) / suite
+    runs = [p for p in base.iterdir() if p.is_dir() and RUN_ID.fullmatch(p.name)] \
+        if base.is_dir() else []
+    return max(runs, default=None, key=lambda p: p.name)
 
 
 def stored_field_names() -> set[str]:
-    """Every field name of the stored case format, at every level of the models above."""
+    """Every field name of the stored formats (run.json and a case file), at every level
+    of the models above."""
     names: set[str] = set()
-    todo: list[type[BaseModel]] = [StoredCase]
+    todo: list[type[BaseModel]] = [StoredCase, StoredRunFile]
     while todo:
         model = todo.pop()
         for name, info in model.model_fields.items():

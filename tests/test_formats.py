@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.results import FORMAT, stored_field_names, validate_case
+from runner.results import (FORMAT, StoredRunFile, load_run, parse_case, stored_field_names,
+                            validate_case)
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = (REPO / "docs" / "formats.md").read_text()
@@ -35,11 +36,42 @@ def test_every_field_of_the_format_is_documented():
     assert missing == []
 
 
-def test_a_field_the_format_does_not_know_is_named():
-    data = next(d for p in stored_cases() if (d := json.loads(p.read_text()))["runs"]
+def _measured() -> dict:
+    return next(d for p in stored_cases() if (d := json.loads(p.read_text()))["runs"]
                 and d["runs"][0].get("resources"))
+
+
+def test_a_field_the_format_does_not_know_is_named_but_kept_by_a_reader():
+    data = _measured()
     data["runs"][0]["resources"]["server_gpu_s"] = 1.0
+    data["runs"][0]["wrk"]["p99_9_s"] = 2.0
+    assert sorted(validate_case(data)) == ["runs.0.resources.server_gpu_s: not a field of the format",
+                                   "runs.0.wrk.p99_9_s: not a field of the format"]
+    # a newer runner's field: this reader still reads the file, and knows the rest of it
+    case, problem = parse_case(data)
+    assert problem is None and case.runs[0].resources.server_gpu_s == 1.0
+
+
+def test_a_field_of_the_wrong_type_is_named_and_the_file_not_read():
+    data = _measured()
     data["case"]["kind"] = 5
-    problems = validate_case(data)
-    assert "runs.0.resources.server_gpu_s: Extra inputs are not permitted" in problems
-    assert "case.kind: Input should be a valid string" in problems
+    assert validate_case(data) == ["case.kind: Input should be a valid string"]
+    case, problem = parse_case(data)
+    assert case is None and "case.kind: Input should be a valid string" in problem
+
+
+RUN_FILES = sorted(p for root in (REPO / "reports" / "raw", REPO / "tests" / "fixtures" / "results")
+                   for p in root.glob("*/*/run.json"))
+
+
+@pytest.mark.parametrize("path", RUN_FILES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_every_stored_run_file_fits_the_format(path):
+    run = StoredRunFile.model_validate(json.loads(path.read_text()))
+    assert run.model_extra == {} and run.run_id == path.parent.name
+
+
+def test_every_stored_run_loads_whole():
+    folders = {p.parent for p in STORED}
+    for folder in folders:
+        run, cases, problems = load_run(folder)
+        assert problems == [] and len(cases) == len(list(folder.glob("*.json"))) - 1, folder

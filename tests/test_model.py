@@ -14,6 +14,7 @@ from runner.model import (Execution, Facts, NoModel, Pool, Server, busy_demand,
                           busy_occupancy, diagnose, interpolate, plan_warnings, predict,
                           steady_state_rps, unsteady)
 from runner.report.measures import load_demand
+from runner.results import StoredRun
 
 POOLS = {"threads-40": Pool(40, "threads"), "threads-6": Pool(6, "threads"),
          "procs-2": Pool(2, "processes"), "workers-2": Pool(2, "threads")}
@@ -253,15 +254,16 @@ def test_load_demand_counts_cpu_over_the_steady_seconds():
     # buckets from t=100: ramp, 4 steady seconds of 10 answers, a partial last one; the
     # tree idled during the ramp and burned one core from t=101
     series = [[100.0 + t / 4, max(0.0, (t / 4) - 1)] for t in range(25)]
-    run = {"wrk": {"per_second_start": 100, "per_second": [0, 10, 10, 10, 10, 3],
-                   "requests": 43},
-           "resources": {"server_cpu_s": 5.0, "wall_s": 6.0, "server_cpu_series": series}}
+    run = StoredRun(index=0, started_at="2026-11-24T10:00:00Z", server_argv=[], check={},
+                    wrk={"per_second_start": 100, "per_second": [0, 10, 10, 10, 10, 3],
+                         "requests": 43},
+                    resources={"server_cpu_s": 5.0, "wall_s": 6.0, "server_cpu_series": series})
     assert load_demand(run, 0.05) == pytest.approx(0.1)    # 4 CPU s over 40 answers
     # stored before the series: the whole run
-    del run["resources"]["server_cpu_series"]
+    run.resources.server_cpu_series = []
     assert load_demand(run, 0.05) == pytest.approx(5.0 / 43)
     # a server that mostly waited: no CPU demand
-    run["resources"]["server_cpu_s"] = 0.1
+    run.resources.server_cpu_s = 0.1
     assert load_demand(run, 0.05) is None
 
 

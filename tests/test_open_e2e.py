@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.report import openload
+from runner.results import as_case
 
 REPO = Path(__file__).resolve().parent.parent
 FAKES = REPO / "tests" / "fakes" / "impls"
@@ -49,7 +50,7 @@ def test_open_scenario_runs_stores_and_renders(tmp_path):
         assert point["ok"] == point["requests"] == round(point["offered_rps"] * 2)
         assert point["failed_proof"] == 0 and point["held_rate"]
         assert 0.1 <= point["latency_s"]["p50"] < 0.15
-    knee = openload.knee(data)
+    knee = openload.knee(as_case(data))
     assert knee["verdict"] == "held every rate offered, up to 20/s"
     markdown = (out / "open.md").read_text()
     assert "## waits at a fixed rate" in markdown and "held every rate offered" in markdown

@@ -24,6 +24,7 @@ from runner.report import cells as report_cells
 from runner.report import html as html_report
 from runner.report import markdown as markdown_report
 from runner.report.table import build_rows
+from runner.results import StoredRunFile, as_case, as_run
 
 HERE = Path(__file__).parent
 RUN_DIR = HERE / "fixtures" / "results" / "demo" / "20261123T190000Z"
@@ -60,9 +61,15 @@ POOLS = {"anyio-limiter": {"size": 40, "kind": "threads"},
          "default-executor": {"size": 6, "kind": "threads"}}
 
 
-def declared(cases: list[dict]) -> list[dict]:
+def as_json(cases: list) -> list[dict]:
+    """Stored cases as their JSON (copies to edit), whether records or JSON already."""
+    return [c.model_dump(mode="json", exclude_unset=True) if hasattr(c, "model_dump")
+            else json.loads(json.dumps(c)) for c in cases]
+
+
+def declared(cases: list) -> list[dict]:
     """Copies of `cases` whose /info reports the pools, as a current server's does."""
-    out = json.loads(json.dumps(cases))
+    out = as_json(cases)
     for data in out:
         if data.get("info") is not None:
             data["info"].setdefault("pools", POOLS)
@@ -84,7 +91,7 @@ def rendered(stored):
 @pytest.fixture(scope="module")
 def model_stored():
     run, cases, problems = load_run(MODEL_DIR)
-    assert problems == [] and run["synthetic"] is True
+    assert problems == [] and run.synthetic is True
     return run, declared(cases)
 
 
@@ -97,7 +104,7 @@ def model_rendered(model_stored):
 
 def test_fixture_is_marked_synthetic(stored):
     run, cases = stored
-    assert run["synthetic"] is True
+    assert run.synthetic is True
     assert len(cases) == CASES
     assert {c["status"] for c in cases} == {"ok", "failed", "na"}
 
@@ -143,7 +150,7 @@ def test_missing_or_broken_run_json_still_renders(tmp_path):
     folder = _copy_fixture(tmp_path)
     (folder / "run.json").write_text("not json")
     run, cases, problems = load_run(folder)
-    assert run == {} and len(cases) == CASES
+    assert run == StoredRunFile() and len(cases) == CASES
     assert [p for p in problems if "run.json" in p]
     (folder / "run.json").unlink()
     run, cases, problems = load_run(folder)
@@ -194,7 +201,7 @@ def _rows(stored) -> dict:
 
 
 def _section(run, cases, name) -> view.Section:
-    [section] = [s for s in view.compute_sections(run, cases) if s.name == name]
+    [section] = [s for s in view.build(run, cases).sections if s.name == name]
     return section
 
 
@@ -257,7 +264,7 @@ def test_rows_without_a_model_say_why(stored):
     assert rows[("hello", "go", "hello")]["bottleneck"] == "no model: per-request framework overhead"
     assert math.isnan(rows[("hello", "go", "hello")]["ceiling_rps"])
     run, cases = stored
-    old = [json.loads(json.dumps(c)) for c in cases]
+    old = as_json(cases)
     for data in old:
         data["case"].pop("execution", None)  # a result stored before case.execution
     sync = _rows((run, old))[("sleep", "python-fastapi", "sync_sleep")]
@@ -355,7 +362,7 @@ def test_interference_summary_row(model_stored):
 
 def test_interference_timeline_is_aligned_when_not_stored(model_stored):
     run, cases = model_stored
-    copies = [json.loads(json.dumps(c)) for c in cases]
+    copies = as_json(cases)
     for data in copies:
         for one in data["runs"]:
             one.pop("timeline", None)
@@ -382,8 +389,8 @@ def test_method_cites_the_sources_of_the_limits(model_rendered):
 
 
 def test_method_leaves_out_interference_when_the_run_has_none(stored, model_stored):
-    assert "Interference scenarios" not in [p.title for p in view.method(*stored)]
-    assert "Interference scenarios" in [p.title for p in view.method(*model_stored)]
+    assert "Interference scenarios" not in [p.title for p in view.build(*stored).method]
+    assert "Interference scenarios" in [p.title for p in view.build(*model_stored).method]
 
 
 def test_build_rows_order(stored):
@@ -395,7 +402,7 @@ def test_build_rows_order(stored):
         ("sleep", "python-fastapi", "async_sleep"), ("sleep", "python-fastapi", "sync_sleep"),
         ("sleep", "python-flask", "async_sleep"), ("sleep", "python-flask", "sync_sleep")]
     # the reports follow the suite's own scenario order from run.json
-    ordered = build_rows(view.ordered_cases(run, cases))
+    ordered = build_rows(view.ordered_cases(run, [as_case(c) for c in cases]))
     assert list(dict.fromkeys(ordered["scenario"])) == ["sleep", "hello"]
 
 
@@ -403,12 +410,12 @@ def test_suite_facts_come_from_the_stored_suite_text(stored):
     run, _ = stored
     assert view.suite_facts(run) == {"repeats": 3, "warmup": 2.0,
                                      "scenarios": ["sleep", "hello"]}
-    assert view.suite_facts({**run, "suite_text": "wrk: nonsense"}) == {}
-    assert view.suite_facts({}) == {}
+    assert view.suite_facts(run.model_copy(update={"suite_text": "wrk: nonsense"})) == {}
+    assert view.suite_facts(StoredRunFile()) == {}
 
 
 def test_environment_is_compact_and_skips_nulls(stored):
-    block = view.environment_block(*stored)
+    block = view.build(*stored).environment
     facts, details = dict(block.facts), dict(block.details)
     # when, at which commit and under which load: per session, under Provenance
     assert list(facts) == ["CPU", "cores", "affinity", "memory", "kernel", "Python", "Go", "wrk"]
@@ -423,7 +430,7 @@ def test_environment_is_compact_and_skips_nulls(stored):
 def test_environment_keeps_unknown_facts_in_the_details():
     env = {"cores": 2, "git_commit": "abc", "git_dirty": True, "cpu_pinning": {"wrk": [1]},
            "numa": "one node", "packages": {"x": []}}
-    block = view.environment_block({"environment": env}, [])
+    block = view.build({"environment": env}, []).environment
     assert dict(block.facts) == {"cores": "2", "CPU pinning": "wrk: 1"}
     assert dict(block.details) == {"numa": "one node"}
 
@@ -516,20 +523,20 @@ def test_html_cells_sort_by_raw_values(rendered):
 
 
 def test_charts_are_valid_and_repeatable(stored):
-    first = charts.render(*stored)
+    first = charts.render(view.build(*stored))
     assert sorted(first) == CHARTS
     for name, svg in first.items():
         root = ET.fromstring(svg)
         assert root.tag == "{http://www.w3.org/2000/svg}svg", name
-    assert charts.render(*stored) == first
+    assert charts.render(view.build(*stored)) == first
     assert "&lt;script&gt;" in first["hello-rate"]
 
 
 def test_renderers_take_charts_they_are_given(stored):
     run, cases = stored
-    md = markdown_report.render(run, cases, {})
+    md = markdown_report.render(view.build(run, cases), {})
     assert "![" not in md
-    page = html_report.render(run, cases, {"sleep-rate": '<?xml version="1.0"?>\n<svg id="x"/>'})
+    page = html_report.render(view.build(run, cases), {"sleep-rate": '<?xml version="1.0"?>\n<svg id="x"/>'})
     assert '<svg id="x"/>' in page and "<?xml" not in page
 
 
@@ -553,8 +560,8 @@ def test_latest_run_dir(tmp_path):
 
 
 def test_suite_name_cannot_leave_the_output_folder():
-    assert view.suite_name({"suite": "../../etc"}, []) == "_.._etc"  # no "/" left
-    assert view.suite_name({"suite": ".."}, []) == "suite"
+    assert view.suite_name(as_run({"suite": "../../etc"}), []) == "_.._etc"  # no "/" left
+    assert view.suite_name(as_run({"suite": ".."}), []) == "suite"
 
 
 # ---- the verdict ----
@@ -566,7 +573,7 @@ def _verdict(section: view.Section) -> list[dict]:
 
 def test_each_section_opens_with_a_compact_verdict(stored, model_stored):
     for run, cases in (stored, model_stored):
-        for section in view.compute_sections(run, cases):
+        for section in view.build(run, cases).sections:
             assert section.verdict.kind == "verdict" and len(section.verdict.columns) <= 8
             for column in section.verdict.columns:  # a column empty in every row is left out
                 index = section.verdict.columns.index(column)
@@ -592,7 +599,7 @@ def test_each_section_opens_with_a_compact_verdict(stored, model_stored):
 
 def test_a_rate_without_a_steady_state_says_it_includes_the_ramp(stored):
     run, cases = stored
-    short = json.loads(json.dumps(cases))
+    short = as_json(cases)
     for data in short:
         for one in data["runs"]:
             one["wrk"]["per_second"] = [0, 90, 5]  # too short to leave out ramp and end
@@ -604,15 +611,20 @@ def test_the_verdict_names_the_endpoint_by_its_label(stored):
     run, cases = stored
     page = render_all(run, cases)["demo.html"]
     assert "<code>def</code> handler (<code>time.sleep</code>)" in page
-    older = json.loads(json.dumps(cases))
+    older = as_json(cases)
     for data in older:
         data["case"].pop("label", None)  # a result stored before case.label: the kind
     assert _verdict(_section(run, older, "sleep"))[1]["endpoint"] == "sync_sleep"
 
 
-def test_server_as_it_ran_comes_from_its_argv():
+def test_server_as_it_ran_comes_from_its_argv(stored):
+    [base] = as_json([c for c in stored[1] if c["runs"] and not c["case"].get("settings")][:1])
+
     def data(argv, label="x-w9"):
-        return {"case": {"impl": "i", "server_label": label}, "runs": [{"server_argv": argv}]}
+        edited = json.loads(json.dumps(base))
+        edited["case"]["server_label"] = label
+        edited["runs"] = [{**edited["runs"][0], "server_argv": argv}]
+        return as_case(edited)
     gthread = [".venv/bin/gunicorn", "app:app", "--worker-class", "gthread", "--workers", "1",
                "--threads", "4", "--bind", "127.0.0.1:4711"]
     assert describe.server_text(data(gthread)) == "gunicorn, 1 gthread worker × 4 threads"
@@ -631,24 +643,24 @@ def test_a_sweep_is_drawn_against_workers_and_keeps_no_fixed_note(stored):
     base = next(c for c in cases if c["case"]["kind"] == "sync_sleep" and c["runs"])
     sweep = []
     for workers in (1, 2, 5):
-        data = json.loads(json.dumps(base))
+        data = as_json([base])[0]
         data["case"].update(id=f"sleep/python-fastapi/g-w{workers}/sync_sleep",
                             server="g", server_label=f"g-w{workers}", workers=workers,
                             server_note="2 workers x 4 threads")
         for one in data["runs"]:
             one["server_argv"] = ["gunicorn", "--workers", str(workers)]
         sweep.append(data)
-    [section] = [s for s in view.compute_sections(run, sweep)]
+    [section] = view.build(run, sweep).sections
     assert [c.name for c in section.charts][0] == "sleep-sweep"
     assert all("2 workers x 4" not in line for line in section.servers)
     assert section.servers[0].startswith("python-fastapi g-w1: gunicorn, 1 worker; `gunicorn")
-    [(_, draw, data)] = [v for k, v in charts.plan(run, sweep).items() if k == "sleep-sweep"]
+    [(_, draw, data)] = [v for k, v in charts.plan(view.build(run, sweep)).items() if k == "sleep-sweep"]
     assert [p[0] for p in data[0]["points"]] == [1, 2, 5]
 
 
 def test_a_heavy_request_outliving_wrk_is_explained_and_hatched(model_stored):
     run, cases = model_stored
-    stalled = json.loads(json.dumps(cases))
+    stalled = as_json(cases)
     for data in stalled:
         if data["case"]["kind"] == "json_large":
             for one in data["runs"]:
@@ -657,7 +669,7 @@ def test_a_heavy_request_outliving_wrk_is_explained_and_hatched(model_stored):
     row = _rows((run, stalled))[("probe", "python-fastapi", "json_large")]
     verdict = report_cells.probe_verdict(row)
     assert "one alone took 12.5 s" in verdict and "outlasted wrk's 10 s run" in verdict
-    [(_, _, data)] = [v for k, v in charts.plan(run, stalled).items() if k == "probe-probe"]
+    [(_, _, data)] = [v for k, v in charts.plan(view.build(run, stalled)).items() if k == "probe-probe"]
     first = data[0]
     assert first["window"] == [3, 13]
     assert first["stall"] is None or first["stall"][0] == 13
@@ -667,7 +679,7 @@ def test_a_heavy_request_outliving_wrk_is_explained_and_hatched(model_stored):
 
 def _resumed(cases: list[dict], kind: str) -> list[dict]:
     """`cases` with the `kind` cases measured by a later, resumed session at another commit."""
-    out = json.loads(json.dumps(cases))
+    out = as_json(cases)
     for data in out:
         if data["case"]["kind"] == kind:
             data["environment"] = {**data["environment"], "started_at": "2026-11-23T20:00:00Z",
@@ -679,8 +691,10 @@ def _resumed(cases: list[dict], kind: str) -> list[dict]:
 def test_a_report_mixing_sessions_says_so_and_marks_the_rows(stored):
     run, cases = stored
     mixed = _resumed(cases, "hello")
-    lines, warning = view.provenance({**run, "resumed_at": ["2026-11-23T20:00:00Z"],
-                                      "resumed_finished_at": ["2026-11-23T20:05:00Z"]}, mixed)
+    resumed = view.build(run.model_copy(update={"resumed_at": ["2026-11-23T20:00:00Z"],
+                                                "resumed_finished_at": ["2026-11-23T20:05:00Z"]}),
+                         mixed)
+    lines, warning = resumed.sessions, resumed.warning
     assert warning.startswith("⚠ This report mixes commits and time windows: 2 sessions")
     assert lines[1] == ("resumed run (--resume) 2026-11-23 20:00:00 to 20:05:00 UTC at commit "
                         "1111111111, load average 4.90 at start: 2 cases")
@@ -690,14 +704,14 @@ def test_a_report_mixing_sessions_says_so_and_marks_the_rows(stored):
                                               "resumed run (--resume)")
     sleep = _section(run, mixed, "sleep")
     assert not any(r.cells[0].text.endswith("†") for r in sleep.verdict.rows)
-    assert view.provenance(*stored)[1] is None  # one session: nothing to warn about
-    table = view.provenance_table(run, mixed)
+    assert view.build(*stored).warning is None  # one session: nothing to warn about
+    table = resumed.provenance
     assert {r.cells[1].text for r in table.rows} == {"1", "2 (resumed)"}
 
 
 def test_text_and_lua_disagreements_are_flagged_and_counted(stored):
     run, cases = stored
-    checked = json.loads(json.dumps(cases))
+    checked = as_json(cases)
     for data in checked:
         for one in data["runs"]:
             one["disagreements"] = []
@@ -707,20 +721,20 @@ def test_text_and_lua_disagreements_are_flagged_and_counted(stored):
     assert rows[1]["endpoint"] == "`def` handler (`time.sleep`)‡"
     notes = _cells(_section(run, checked, "sleep").tables[0], "sync_sleep ms=1000")["notes"]
     assert "repeat 1 wrk text vs Lua: requests: text 600, json 601" in notes
-    [part] = [p for p in view.method(run, checked) if p.title == "wrk's two reports"]
+    [part] = [p for p in view.build(run, checked).method if p.title == "wrk's two reports"]
     assert "they disagreed in 1" in part.paragraphs[0]
-    [part] = [p for p in view.method(*stored) if p.title == "wrk's two reports"]
+    [part] = [p for p in view.build(*stored).method if p.title == "wrk's two reports"]
     assert "predate that check" in part.paragraphs[0]  # the demo's runs have no field
 
 
 def test_no_absolute_path_is_printed(stored):
     run, cases = stored
-    moved = json.loads(json.dumps(cases))
+    moved = as_json(cases)
     for data in moved:
         data["environment"]["argv"] = ["/home/someone/concbench/runner/__main__.py", "bench"]
         for one in data["runs"]:
             one["server_argv"] = ["/home/someone/concbench/impls/x/.venv/bin/uvicorn", "app:app"]
-    files = render_all({**run, "environment": moved[0]["environment"]}, moved)
+    files = render_all(run.model_copy(update={"environment": moved[0]["environment"]}), moved)
     for name in ("demo.md", "demo.html"):
         assert "/home/someone" not in files[name]
 
@@ -737,7 +751,7 @@ def test_charts_are_redrawn_only_when_their_input_changed(stored, monkeypatch):
         raise AssertionError(f"redrew {sorted(todo)}")
     monkeypatch.setattr(charts, "_draw_all", no_drawing)
     assert render_all(run, cases, svgs) == first
-    changed = json.loads(json.dumps(cases))
+    changed = as_json(cases)
     changed[0]["runs"][0]["wrk"]["per_second"] = [1, 2, 3, 4]
     drawn = []
     monkeypatch.setattr(charts, "_draw_all", lambda todo: drawn.extend(todo) or {
@@ -772,7 +786,7 @@ def test_stale_charts_of_the_suite_are_removed(tmp_path):
 # ---- the README ----
 
 def test_readme_summary_block_is_replaced_between_its_markers(stored):
-    block = readme.summary(*stored)
+    block = readme.summary(view.build(*stored))
     start = readme.START.format(suite="demo")
     text = f"intro\n{start}\nold table\n{readme.END}\nafter\n"
     updated = readme.update(text, "demo", block)
@@ -788,10 +802,10 @@ def test_readme_and_the_reference_report_agree():
     run_dir = latest_run_dir(repo / "reports" / "raw", "default")
     run, cases, _ = load_run(run_dir)
     text = (repo / "README.md").read_text(encoding="utf-8")
-    assert readme.current(text, "default") == readme.summary(run, cases), (
+    assert readme.current(text, "default") == readme.summary(view.build(run, cases)), (
         "README.md's summary differs from the stored default run: run `./just report default`")
     report = (repo / "reports" / "default.md").read_text(encoding="utf-8")
-    for line in readme.summary(run, cases).splitlines()[2:]:
+    for line in readme.summary(view.build(run, cases)).splitlines()[2:]:
         if line.startswith("|"):
             assert line.split("|")[2].strip() in report  # each server as the report names it
 
@@ -800,7 +814,7 @@ def test_two_endpoints_said_the_same_way_are_told_apart_by_their_kind(stored):
     from runner.report.table import compute_rows
     _, cases = stored
     (sync,) = [c for c in cases if c["case"]["id"] == "sleep/python-fastapi/uvicorn/sync_sleep"]
-    twin = json.loads(json.dumps(sync))
+    twin = as_json([sync])[0]
     twin["case"].update(kind="executor_sleep", id="sleep/python-fastapi/uvicorn/executor_sleep")
     rows = {r["kind"]: r["label"] for r in compute_rows([sync, twin])}
     label = sync["case"]["label"]

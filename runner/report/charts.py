@@ -24,7 +24,6 @@ import textwrap
 from pathlib import Path
 
 from . import cells, view
-from .table import compute_rows
 from .units import format_number, format_seconds, is_missing
 
 PERCENTILES = ("p50", "p90", "p99")
@@ -120,16 +119,13 @@ DATA = {"open": _open_data, "rate": _rate_data, "sweep": _sweep_data, "latency":
         "per-second": _per_second_data, "probe": _probe_data}
 
 
-def plan(run: dict, cases: list[dict]) -> dict[str, tuple[str, str, list]]:
+def plan(report: view.Report) -> dict[str, tuple[str, str, list]]:
     """Chart name -> (its input's hash, what draws it, its input), for charts with data."""
-    rows = compute_rows(view.ordered_cases(run, cases))
     planned = {}
-    for scenario in dict.fromkeys(r["scenario"] for r in rows):
-        part = [r for r in rows if r["scenario"] == scenario]
-        for spec in view.chart_specs(str(scenario), view.scenario_type(part),
-                                     view.is_sweep(part)):
-            draw = spec.name.removeprefix(f"{scenario}-")
-            data = DATA[draw](part)
+    for section in report.sections:
+        for spec in section.charts:
+            draw = spec.name.removeprefix(f"{section.name}-")
+            data = DATA[draw](list(section.rows))
             if data:
                 text = json.dumps([draw, data], sort_keys=True)
                 digest = hashlib.sha256((_SOURCE + text).encode()).hexdigest()
@@ -142,13 +138,13 @@ def stored_hash(svg: str) -> str | None:
     return found.group(1) if found else None
 
 
-def render(run: dict, cases: list[dict], previous: dict[str, str] | None = None) -> dict[str, str]:
+def render(report: view.Report, previous: dict[str, str] | None = None) -> dict[str, str]:
     """Chart name (e.g. "sleep-rate") -> SVG text; a chart in `previous` with the same
     input hash is reused as it is, the others are drawn."""
     previous = previous or {}
     charts = {}
     todo = {}
-    for name, (digest, draw, data) in plan(run, cases).items():
+    for name, (digest, draw, data) in plan(report).items():
         old = previous.get(name)
         if old is not None and stored_hash(old) == digest:
             charts[name] = old

@@ -1,13 +1,15 @@
 """Words for a stored case, derived from what was recorded, never from fixed text:
 the server as it ran (from its argv), the endpoint as a developer says it (case.label),
 where each result came from (commit, time, resumed or not) and whether wrk's two reports
-of a run agreed. Pure functions over case files as stored (docs/formats.md).
+of a run agreed. Pure functions over stored records (runner/results.py, docs/formats.md).
 """
 
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from ..results import StoredCase, StoredRunFile
 
 # argv flags whose values say how a server runs requests concurrently (the long and the
 # short spelling of the common servers' options; anything else is shown in the argv only)
@@ -27,21 +29,18 @@ def _flag(argv: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def first_argv(data: dict) -> list[str]:
-    for run in data.get("runs") or []:
-        if isinstance(run, dict) and isinstance(run.get("server_argv"), list):
-            return [str(a) for a in run["server_argv"]]
-    return []
+def first_argv(data: StoredCase) -> list[str]:
+    return next(([str(a) for a in run.server_argv] for run in data.runs), [])
 
 
-def server_text(data: dict) -> str:
+def server_text(data: StoredCase) -> str:
     """How the server ran, from its argv: 'gunicorn, 2 gthread workers × 4 threads'.
 
     Falls back to the configured server label when no argv was recorded (n/a, failed)."""
-    case = data.get("case") or {}
+    case = data.case
     argv = first_argv(data)
     if not argv:
-        return str(case.get("server_label") or case.get("server") or "?")
+        return case.server_label or case.server
     program = PurePosixPath(argv[0]).name
     klass = _flag(argv, WORKER_CLASS)
     klass = klass.split(".")[0].lower() if klass else None
@@ -57,16 +56,15 @@ def server_text(data: dict) -> str:
     if "--without-threads" in argv:
         parts.append("one request at a time")
     # limits the suite set through the environment: "anyio's thread limiter tokens 100"
-    parts += [f"{s.get('title')} {s.get('value')}" for s in (case.get("settings") or {}).values()
-              if isinstance(s, dict)]
+    parts += [f"{s.get('title')} {s.get('value')}" for s in case.settings.values()]
     if not parts:  # nothing about concurrency on the command line: the configured name
-        return str(case.get("server_label") or case.get("server") or program)
+        return case.server_label or case.server
     # a program that says nothing of its concurrency (bin/server) goes by the server's name
     named = workers or klass or threads or {"--with-threads", "--without-threads"} & set(argv)
-    return ", ".join([program if named else str(case.get("server") or program), *parts])
+    return ", ".join([program if named else case.server, *parts])
 
 
-def shown_argv(data: dict) -> str:
+def shown_argv(data: StoredCase) -> str:
     """The server's command line as it ran, with the port and absolute paths blanked."""
     text = shlex.join(portable(a) for a in first_argv(data))
     return re.sub(r"(?<=[:= ])\d{4,5}(?=\s|$)", "{port}", text)
@@ -79,11 +77,10 @@ def portable(text: str) -> str:
     return ABSOLUTE.sub("", text)
 
 
-def endpoint_label(data: dict) -> str:
+def endpoint_label(data: StoredCase) -> str:
     """The endpoint as a developer says it: case.label, else (older results) the kind. Its
     parameters are the scenario's (its title says them) and stay in the detail tables."""
-    case = data.get("case") or {}
-    return str(case.get("label") or case.get("kind") or "?")
+    return data.case.label or data.case.kind
 
 
 # ---- provenance ----
@@ -100,8 +97,8 @@ class Session:
     cases: int
 
 
-def _session_key(data: dict) -> tuple:
-    env = data.get("environment") or {}
+def _session_key(data: StoredCase) -> tuple:
+    env = data.environment
     return (env.get("started_at") or "", env.get("git_commit") or "")
 
 
@@ -109,17 +106,16 @@ def _resumed(env: dict) -> bool:
     return "--resume" in (env.get("argv") or [])
 
 
-def sessions(run: dict, cases: list[dict]) -> list[Session]:
+def sessions(run: StoredRunFile, cases: list[StoredCase]) -> list[Session]:
     """The sessions that measured the run's cases, oldest first (n/a cases count too)."""
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple, list[StoredCase]] = {}
     for data in cases:
-        if isinstance(data.get("environment"), dict):
-            groups.setdefault(_session_key(data), []).append(data)
-    ends = [run.get("finished_at"), *(run.get("resumed_finished_at") or [])]
-    starts = [(run.get("environment") or {}).get("started_at"), *(run.get("resumed_at") or [])]
+        groups.setdefault(_session_key(data), []).append(data)
+    ends = [run.finished_at, *run.resumed_finished_at]
+    starts = [(run.environment or {}).get("started_at"), *run.resumed_at]
     out = []
     for (started, commit), members in sorted(groups.items()):
-        env = members[0]["environment"]
+        env = members[0].environment
         finished = ends[starts.index(started)] if started in starts and \
             starts.index(started) < len(ends) else None
         load = env.get("load_avg_at_start")
@@ -130,7 +126,7 @@ def sessions(run: dict, cases: list[dict]) -> list[Session]:
     return out
 
 
-def session_of(data: dict, found: list[Session]) -> int | None:
+def session_of(data: StoredCase, found: list[Session]) -> int | None:
     """The index in `found` of the session that measured `data`."""
     started, commit = _session_key(data)
     for i, session in enumerate(found):
@@ -153,27 +149,27 @@ def session_text(session: Session) -> str:
 
 # ---- wrk's text output against its Lua report ----
 
-def disagreements(data: dict) -> list[str]:
+def _checks(run) -> tuple[tuple[str, list | None], ...]:
+    """("" or "probe ", that load's disagreements; None where they were not compared)."""
+    return (("", run.disagreements), ("probe ", (run.probe or {}).get("disagreements")))
+
+
+def disagreements(data: StoredCase) -> list[str]:
     """Each measured repeat's text-against-Lua disagreements, one line per repeat that had any."""
     lines = []
-    for i, run in enumerate(data.get("runs") or [], 1):
-        if not isinstance(run, dict):
-            continue
-        for what, found in (("", run.get("disagreements")),
-                            ("probe ", (run.get("probe") or {}).get("disagreements"))):
+    for i, run in enumerate(data.runs, 1):
+        for what, found in _checks(run):
             if found:
                 lines.append(f"repeat {i} {what}wrk text vs Lua: " + "; ".join(map(str, found)))
     return lines
 
 
-def checked_runs(cases: list[dict]) -> tuple[int, int]:
+def checked_runs(cases: list[StoredCase]) -> tuple[int, int]:
     """(runs whose text and Lua figures were compared, runs where they disagreed)."""
     checked = disagreed = 0
     for data in cases:
-        for run in data.get("runs") or []:
-            if not isinstance(run, dict):
-                continue
-            for found in (run.get("disagreements"), (run.get("probe") or {}).get("disagreements")):
+        for run in data.runs:
+            for _, found in _checks(run):
                 if isinstance(found, list):
                     checked += 1
                     disagreed += bool(found)

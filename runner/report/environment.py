@@ -6,6 +6,7 @@ per session, not one line here. No absolute path of the measuring machine is sho
 import shlex
 from dataclasses import dataclass
 
+from ..results import StoredCase, StoredRunFile
 from .describe import portable
 
 # shown in this order, when recorded
@@ -56,12 +57,10 @@ def _packages(env: dict) -> list[tuple[str, str]]:
     return out
 
 
-def environment(run: dict, cases: list[dict]) -> Environment:
-    """The run's environment from run.json, else from the first case file that has one."""
-    env = run.get("environment")
-    if not isinstance(env, dict):  # an older or partial run.json: every case file has it too
-        env = next((c["environment"] for c in cases if isinstance(c.get("environment"), dict)),
-                   {})
+def environment(run: StoredRunFile, cases: list[StoredCase]) -> Environment:
+    """The run's environment from run.json, else from the first case file."""
+    # an older or partial run.json: every case file has it too
+    env = run.environment or next((c.environment for c in cases), {})
     facts = [(label, compact(key, env.get(key))) for key, label in FACTS.items()]
     details = _packages(env) + [(label, compact(key, env.get(key)))
                                 for key, label in DETAILS.items()]

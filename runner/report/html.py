@@ -33,17 +33,15 @@ def inline_svg(svg: str) -> Markup:
     return Markup(svg[start:] if start >= 0 else "")
 
 
-def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
+def render(report: view.Report, charts: dict[str, str]) -> str:
     sections = [{"name": s.name, "title": s.title, "type": s.type, "wrk": s.wrk, "lead": s.lead,
                  "verdict": s.verdict, "fixes": s.fixes, "tables": s.tables,
                  "servers": s.servers,
                  "charts": [{"title": c.title, "svg": inline_svg(charts[c.name])}
                             for c in s.charts if c.name in charts]}
-                for s in view.compute_sections(run, cases)]
-    sessions, warning = view.provenance(run, cases)
+                for s in report.sections]
     return _ENV.get_template("report.html.j2").render(
-        suite=view.suite_name(run, cases), run_id=view.run_id(run, cases),
-        synthetic=bool(run.get("synthetic")), note=run.get("note"),
-        environment=view.environment_block(run, cases), sections=sections,
-        sessions=sessions, warning=warning, provenance=view.provenance_table(run, cases),
-        method=view.method(run, cases))
+        suite=report.suite, run_id=report.run_id, synthetic=report.synthetic,
+        note=report.note, environment=report.environment, sections=sections,
+        sessions=report.sessions, warning=report.warning, provenance=report.provenance,
+        method=report.method)

@@ -47,8 +47,8 @@ def chart_path(suite: str, name: str) -> str:
     return f"charts/{suite}-{name}.svg"
 
 
-def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
-    suite = view.suite_name(run, cases)
+def render(report: view.Report, charts: dict[str, str]) -> str:
+    suite = report.suite
     sections = [{"name": s.name, "title": s.title, "type": s.type, "wrk": s.wrk, "lead": s.lead,
                  "verdict": render_table(s.verdict), "notes": s.verdict.notes,
                  "fixes": render_table(s.fixes) if s.fixes else None,
@@ -56,12 +56,9 @@ def render(run: dict, cases: list[dict], charts: dict[str, str]) -> str:
                  "servers": s.servers,
                  "charts": [{"title": c.title, "path": chart_path(suite, c.name)}
                             for c in s.charts if c.name in charts]}
-                for s in view.compute_sections(run, cases)]
-    sessions, warning = view.provenance(run, cases)
+                for s in report.sections]
     return _ENV.get_template("report.md.j2").render(
-        suite=suite, run_id=view.run_id(run, cases), synthetic=bool(run.get("synthetic")),
-        note=run.get("note"),
-        environment=view.environment_block(run, cases), sections=sections,
-        sessions=sessions, warning=warning,
-        provenance=render_table(view.provenance_table(run, cases)),
-        method=view.method(run, cases))
+        suite=suite, run_id=report.run_id, synthetic=report.synthetic, note=report.note,
+        environment=report.environment, sections=sections,
+        sessions=report.sessions, warning=report.warning,
+        provenance=render_table(report.provenance), method=report.method)

@@ -1,8 +1,8 @@
 """Numbers derived from one stored case: service time, the model, steady state, goodput,
 resource use and the interference probe.
 
-Pure functions over a case file as stored (docs/formats.md); table.py puts what they
-return into its row. Values are in base units (seconds, req/s, bytes, counts), or None
+Pure functions over a stored case (runner/results.py, docs/formats.md); table.py puts
+what they return into its row. Values are in base units (seconds, req/s, bytes, counts), or None
 where the stored data cannot give them, with the reason in words where a reader needs it.
 """
 
@@ -13,6 +13,7 @@ from ..kinds import MODELLED
 from ..model import (BUSY_CORES, Execution, Facts, NoModel, Prediction, Server, busy_demand,
                      busy_occupancy, diagnose, interpolate, pools_from_info, predict,
                      service_cap, steady_bounds, steady_state_rps, steady_window, unsteady)
+from ..results import StoredCase, StoredRun, StoredWrk
 from ..stats import median_or_none
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -30,53 +31,50 @@ PROBE_KEYS = ("before_rps", "during_min_rps", "during_mean_rps", "after_rps",
               "longest_wait_s")
 
 
-def measured_runs(data: dict) -> list[dict]:
+def measured_runs(data: StoredCase) -> list[StoredRun]:
     """The runs that produced a wrk result, in stored order."""
-    return [run for run in data.get("runs") or []
-            if isinstance(run, dict) and (run.get("wrk") or {}).get("rps") is not None]
+    return [run for run in data.runs if run.wrk and run.wrk.rps is not None]
 
 
-def _calibration(run: dict) -> dict:
-    found = run.get("calibration")
-    return found if isinstance(found, dict) and not found.get("error") else {}
+def _calibration(run: StoredRun) -> dict:
+    found = run.calibration
+    return found if found and not found.get("error") else {}
 
 
-def service_time(run: dict) -> float | None:
+def service_time(run: StoredRun) -> float | None:
     """One request alone on the fresh server: the lower of the calibration's median and the
     conformance requests' (`check.service_s`, or the older `latency_s`). Both are requests
     alone; a core that idles between them can run the next one slower, never faster."""
-    check = run.get("check") or {}
-    checked = check.get("service_s")
-    checked = check.get("latency_s") if checked is None else checked
+    checked = run.check.service_s if run.check.service_s is not None else run.check.latency_s
     found = [v for v in (_calibration(run).get("service_s"), checked) if v]
     return min(found) if found else None
 
 
-def calibrated(runs: list[dict]) -> bool:
+def calibrated(runs: list[StoredRun]) -> bool:
     return any(_calibration(run) for run in runs)
 
 
-def declared(data: dict) -> tuple[Execution, Server] | None:
+def declared(data: StoredCase) -> tuple[Execution, Server] | None:
     """Where the case's work runs and how its server admits requests, as recorded."""
-    case = data.get("case") or {}
-    if not case.get("execution") or not case.get("concurrency"):
+    case = data.case
+    if not case.execution or not case.concurrency:
         return None
-    execution = {k: v for k, v in case["execution"].items()
-                 if k in ("runs", "pool", "lock", "pool_title", "via", "via_title")}
+    execution = case.execution.model_dump(include={"runs", "pool", "lock", "pool_title",
+                                                   "via", "via_title"})
     return (Execution(**execution),
-            Server(case["concurrency"], case.get("workers") or 1, case.get("threads")))
+            Server(case.concurrency, case.workers or 1, case.threads))
 
 
-def cpu_demand(data: dict, runs: list[dict]) -> float | None:
+def cpu_demand(data: StoredCase, runs: list[StoredRun]) -> float | None:
     """CPU seconds the server tree spent per request on a busy server (calibration), median
     of runs; None where the calibration left the server mostly idle (a wait)."""
     found = declared(data)
     facts = _facts(data, runs, None) if found else None
-    return median_or_none([busy_demand(run.get("calibration"), *(found or (None, None)), facts)
+    return median_or_none([busy_demand(run.calibration, *(found or (None, None)), facts)
                            for run in runs])
 
 
-def occupancy(data: dict, runs: list[dict]) -> float | None:
+def occupancy(data: StoredCase, runs: list[StoredRun]) -> float | None:
     """How long a request held its place in service under the calibration's queue (median
     of runs; model.busy_occupancy)."""
     found = declared(data)
@@ -86,44 +84,51 @@ def occupancy(data: dict, runs: list[dict]) -> float | None:
     return median_or_none([busy_occupancy(_calibration(run), *found, facts) for run in runs])
 
 
-def cores_of(data: dict) -> int | None:
+def cores_of(data: StoredCase) -> int | None:
     """The machine's cores as recorded with the case, else as the server reported them."""
-    return (data.get("environment") or {}).get("cores") or (data.get("info") or {}).get("cpu_count")
+    return data.environment.get("cores") or (data.info or {}).get("cpu_count")
 
 
-def service_cpu(runs: list[dict]) -> tuple[float | None, str]:
+def connections(data: StoredCase) -> int | None:
+    """The load's connections, from the case's wrk settings."""
+    return (data.wrk or {}).get("connections")
+
+
+def service_cpu(runs: list[StoredRun]) -> tuple[float | None, str]:
     """(CPU seconds the services the server called spent per answer during the load, median
     of runs; their names): a database's and the upstream's share of the machine."""
     per, names = [], []
     for run in runs:
-        services = {name: svc for name, svc in (run.get("services") or {}).items()
-                    if isinstance(svc, dict) and (svc.get("resources") or {}).get("cpu_s") is not None}
-        answers = (run.get("wrk") or {}).get("requests")
+        services = {name: svc for name, svc in run.services.items() if svc.resources}
+        answers = run.wrk.requests if run.wrk else None
         if services and answers:
-            per.append(sum(svc["resources"]["cpu_s"] for svc in services.values()) / answers)
-            names = [svc.get("title") or name for name, svc in sorted(services.items())]
+            per.append(sum(svc.resources.cpu_s for svc in services.values()) / answers)
+            names = [svc.title or name for name, svc in sorted(services.items())]
     return median_or_none(per), " and ".join(names) or "the services"
 
 
-def wrk_cores(runs: list[dict]) -> float | None:
+def wrk_cores(runs: list[StoredRun]) -> float | None:
     """Cores the load generator and the runner's own sampler used during the load, median
     of runs (the runner's share where it was recorded)."""
-    return median_or_none([(res["wrk_cpu_s"] + (res.get("runner_cpu_s") or 0)) / res["wall_s"]
-                           for run in runs
-                           if (res := run.get("resources") or {}).get("wall_s")
-                           and res.get("wrk_cpu_s") is not None])
+    return median_or_none([(res.wrk_cpu_s + (res.runner_cpu_s or 0)) / res.wall_s
+                           for run in runs if (res := run.resources) and res.wall_s
+                           and res.wrk_cpu_s is not None])
 
 
-def _facts(data: dict, runs: list[dict], service_s: float | None) -> Facts:
-    info = data.get("info") or {}
+def _service_cap(run: StoredRun) -> tuple[int, str] | None:
+    return service_cap({name: svc.model_dump() for name, svc in run.services.items()})
+
+
+def _facts(data: StoredCase, runs: list[StoredRun], service_s: float | None) -> Facts:
+    info = data.info or {}
     cores = cores_of(data)
     used = wrk_cores(runs)
     pools = pools_from_info(info)
     split = connection_split(runs)
-    cap = min((found for run in runs if (found := service_cap(run.get("services")))),
+    cap = min((found for run in runs if (found := _service_cap(run))),
               default=(None, "the service"))
     services_cpu, services_title = service_cpu(runs)
-    return Facts(connections=(data.get("wrk") or {}).get("connections"), service_s=service_s,
+    return Facts(connections=connections(data), service_s=service_s,
                  cores=cores, cores_left=None if used is None else max(cores - used, 0.1),
                  pools=pools,
                  parallelism=info.get("parallelism"), split=tuple(split) if split else None,
@@ -131,23 +136,25 @@ def _facts(data: dict, runs: list[dict], service_s: float | None) -> Facts:
                  service_cpu_s=services_cpu, service_cpu_title=services_title)
 
 
-def window_cpu(run: dict, service_s: float | None) -> tuple[float, float, int] | None:
+def window_cpu(run: StoredRun, service_s: float | None) -> tuple[float, float, int] | None:
     """(CPU seconds of the server tree, seconds, completions) over the steady window, where
     the tree's CPU was sampled over time; else over the whole run."""
-    wrk, res = run["wrk"], run.get("resources") or {}
-    bounds = steady_bounds(wrk.get("per_second"), service_s)
-    series, start = res.get("server_cpu_series"), wrk.get("per_second_start")
+    wrk, res = run.wrk, run.resources
+    if res is None:
+        return None
+    bounds = steady_bounds(wrk.per_second, service_s)
+    series, start = res.server_cpu_series, wrk.per_second_start
     if bounds and series and start is not None:
         first = interpolate(series, start + bounds[0])
         last = interpolate(series, start + bounds[1])
         if first is not None and last is not None:
-            return last - first, bounds[1] - bounds[0], sum(wrk["per_second"][slice(*bounds)])
-    if res.get("server_cpu_s") is None or not res.get("wall_s"):
+            return last - first, bounds[1] - bounds[0], sum(wrk.per_second[slice(*bounds)])
+    if res.server_cpu_s is None or not res.wall_s:
         return None
-    return res["server_cpu_s"], res["wall_s"], wrk.get("requests") or 0
+    return res.server_cpu_s, res.wall_s, wrk.requests or 0
 
 
-def load_demand(run: dict, service_s: float | None) -> float | None:
+def load_demand(run: StoredRun, service_s: float | None) -> float | None:
     """CPU seconds the server tree spent per completion during the load (window_cpu). None
     where the server mostly waited (under a quarter of a core): no cores bound then."""
     found = window_cpu(run, service_s)
@@ -156,23 +163,22 @@ def load_demand(run: dict, service_s: float | None) -> float | None:
     return found[0] / found[2]
 
 
-def demands(data: dict, runs: list[dict]) -> tuple[float | None, float | None]:
+def demands(data: StoredCase, runs: list[StoredRun]) -> tuple[float | None, float | None]:
     """(CPU seconds a request cost in calibration, and in the load's steady seconds), each
     the median of runs."""
     return (cpu_demand(data, runs),
             median_or_none([load_demand(run, service_time(run)) for run in runs]))
 
 
-def prediction(data: dict, service_s: float | None,
-               runs: list[dict] | None = None) -> tuple[Prediction | None, str]:
+def prediction(data: StoredCase, service_s: float | None,
+               runs: list[StoredRun] | None = None) -> tuple[Prediction | None, str]:
     """The model's prediction for a case and its bottleneck text (why not, when None).
 
     The CPU a request costs is the load's own, counted over the seconds the rate is: this
     machine's speed drifts, at times by a fifth over tens of seconds (docs/formats.md,
     Calibration), so a cost calibrated before the load would judge the load by another
     machine."""
-    case = data.get("case") or {}
-    kind = case.get("kind")
+    kind = data.case.kind
     runs = measured_runs(data) if runs is None else runs
     if kind not in MODELLED:
         return None, NO_MODEL.get(kind, f"no model for {kind}")
@@ -180,7 +186,7 @@ def prediction(data: dict, service_s: float | None,
         return None, "no model: where the work runs is not recorded in this result"
     if not service_s:
         return None, "no model: no single-request service time recorded"
-    if not (data.get("wrk") or {}).get("connections") or not cores_of(data):
+    if not connections(data) or not cores_of(data):
         return None, "no model: connections or core count not recorded"
     if not calibrated(runs):
         return None, "no model: no calibration recorded (a result from before calibration)"
@@ -196,16 +202,18 @@ def prediction(data: dict, service_s: float | None,
     return found, found.bottleneck
 
 
-def connection_split(runs: list[dict]) -> list[int] | None:
+def connection_split(runs: list[StoredRun]) -> list[int] | None:
     """Connections held per worker process, element-wise median over the repeats, where
     every repeat measured the same number of processes holding connections."""
-    splits = [(run.get("resources") or {}).get("connections_per_process") for run in runs]
+    splits = [run.resources.connections_per_process if run.resources else None
+              for run in runs]
     if not splits or any(not s for s in splits) or len({len(s) for s in splits}) != 1:
         return None
     return [int(median_or_none([s[i] for s in splits])) for i in range(len(splits[0]))]
 
 
-def demand_note(data: dict, runs: list[dict], found: Prediction | None) -> str | None:
+def demand_note(data: StoredCase, runs: list[StoredRun],
+                found: Prediction | None) -> str | None:
     """For a row the cores bind: the CPU one request cost under this load, against the
     calibration just before it where they differ by more than a tenth."""
     if found is None or found.bound != "cores":
@@ -221,46 +229,44 @@ def demand_note(data: dict, runs: list[dict], found: Prediction | None) -> str |
     return note
 
 
-def measured_facts(data: dict, runs: list[dict], service_s: float | None) -> dict:
+def measured_facts(data: StoredCase, runs: list[StoredRun], service_s: float | None) -> dict:
     """What diagnose() weighs against a row outside the band."""
     server_cores, per_request, p50, counted = [], [], [], []
     for run in runs:
-        wrk = run["wrk"]
-        window = steady_window(wrk.get("per_second"), service_s)
+        wrk = run.wrk
+        window = steady_window(wrk.per_second, service_s)
         if window:
             counted.append(sum(window))
         used = window_cpu(run, service_s)
         if used:
             server_cores.append(used[0] / used[1])
             per_request.append(used[0] / used[2] if used[2] else None)
-        p50.append((wrk.get("latency_s") or {}).get("p50"))
-    machine = [(res["machine_busy_s"] / res["wall_s"], res.get("machine_irq_s", 0) / res["wall_s"])
-               for run in runs if (res := run.get("resources") or {}).get("wall_s")
-               and res.get("machine_busy_s") is not None]
+        p50.append(wrk.latency_s.get("p50"))
+    machine = [(res.machine_busy_s / res.wall_s, (res.machine_irq_s or 0) / res.wall_s)
+               for run in runs if (res := run.resources) and res.wall_s
+               and res.machine_busy_s is not None]
     return {"machine_cores": median_or_none([busy for busy, _ in machine]),
             "machine_irq_cores": median_or_none([irq for _, irq in machine]),
             "cores": cores_of(data),
             "cpu_per_request_s": median_or_none(per_request),
             "server_cores": median_or_none(server_cores), "service_s": service_s,
             "p50_s": median_or_none(p50), "steady_completions": median_or_none(counted),
-            "connections": (data.get("wrk") or {}).get("connections"),
-            "switch_interval_s": (data.get("info") or {}).get("lock_switch_interval_s")}
+            "connections": connections(data),
+            "switch_interval_s": (data.info or {}).get("lock_switch_interval_s")}
 
 
-def goodput(run_wrk: dict) -> float | None:
+def goodput(wrk: StoredWrk) -> float | None:
     """(completed − non-2xx − timed out) requests per second of one run."""
-    errors = run_wrk.get("errors") or {}
-    duration = run_wrk.get("duration_s")
-    if not duration or run_wrk.get("requests") is None:
+    if not wrk.duration_s or wrk.requests is None:
         return None
-    good = run_wrk["requests"] - (errors.get("status") or 0) - (errors.get("timeout") or 0)
-    return max(good, 0) / duration
+    good = wrk.requests - (wrk.errors.get("status") or 0) - (wrk.errors.get("timeout") or 0)
+    return max(good, 0) / wrk.duration_s
 
 
-def model_columns(data: dict, runs: list[dict]) -> dict:
+def model_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
     """Service time, steady state, ceiling, expected latency, efficiency and bottleneck."""
     service_s = median_or_none([service_time(run) for run in runs])
-    steady = median_or_none([steady_state_rps(run["wrk"].get("per_second"), service_s)
+    steady = median_or_none([steady_state_rps(run.wrk.per_second, service_s)
                              for run in runs])
     found, bottleneck = prediction(data, service_s, runs)
     # each repeat against the ceiling calibrated on its own server just before its load:
@@ -268,22 +274,20 @@ def model_columns(data: dict, runs: list[dict]) -> dict:
     paired = []
     for run in runs:
         alone = prediction(data, service_time(run), [run])[0]
-        rate = steady_state_rps(run["wrk"].get("per_second"), service_time(run))
+        rate = steady_state_rps(run.wrk.per_second, service_time(run))
         if alone and rate is not None:
             paired.append((alone.ceiling_rps, rate / alone.ceiling_rps))
     ceiling = median_or_none([c for c, _ in paired]) if paired else (
         found.ceiling_rps if found else None)
     efficiency = median_or_none([e for _, e in paired]) if paired else None
     window_s = median_or_none([len(w) for run in runs
-                               if (w := steady_window(run["wrk"].get("per_second"),
-                                                      service_s))])
+                               if (w := steady_window(run.wrk.per_second, service_s))])
     not_steady = unsteady(found, window_s) if found else None
     if not_steady:
         efficiency = None
     disagrees = efficiency is not None and not (
         EFFICIENCY_BAND[0] <= efficiency <= EFFICIENCY_BAND[1])
-    errors = sum(sum(v for v in (run["wrk"].get("errors") or {}).values() if v)
-                 for run in runs)
+    errors = sum(sum(v for v in run.wrk.errors.values() if v) for run in runs)
     overhead = demand_note(data, runs, found)
     if overhead and bottleneck:
         bottleneck = f"{bottleneck}; {overhead}"
@@ -295,27 +299,27 @@ def model_columns(data: dict, runs: list[dict]) -> dict:
         "cause": (diagnose(found, efficiency, measured_facts(data, runs, service_s))
                   if disagrees else None),
         "cpu_demand_s": cpu_demand(data, runs),
-        "good_rps": median_or_none([goodput(run["wrk"]) for run in runs]) if errors else None,
+        "good_rps": median_or_none([goodput(run.wrk) for run in runs]) if errors else None,
     }
 
 
-def resource_columns(data: dict, runs: list[dict]) -> dict:
+def resource_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
     """Server CPU, requests per CPU-second, peak RSS, processes, threads; wrk's cores."""
-    pairs = [(run, run["resources"]) for run in runs if isinstance(run.get("resources"), dict)]
-    per_cpu = [run["wrk"]["requests"] / res["server_cpu_s"] for run, res in pairs
-               if res.get("server_cpu_s") and run["wrk"].get("requests") is not None]
-    wrk_cores = [res["wrk_cpu_s"] / res["wall_s"] for _, res in pairs
-                 if res.get("wrk_cpu_s") is not None and res.get("wall_s")]
-    processes = [res["server_processes_max"] for _, res in pairs if res.get("server_processes_max")]
-    threads = [res["server_threads_max"] for _, res in pairs if res.get("server_threads_max")]
-    wrk_threads = (data.get("wrk") or {}).get("threads")
+    pairs = [(run, run.resources) for run in runs if run.resources]
+    per_cpu = [run.wrk.requests / res.server_cpu_s for run, res in pairs
+               if res.server_cpu_s and run.wrk.requests is not None]
+    wrk_cores = [res.wrk_cpu_s / res.wall_s for _, res in pairs
+                 if res.wrk_cpu_s is not None and res.wall_s]
+    processes = [res.server_processes_max for _, res in pairs if res.server_processes_max]
+    threads = [res.server_threads_max for _, res in pairs if res.server_threads_max]
+    wrk_threads = (data.wrk or {}).get("threads")
     cores = cores_of(data)
     usable = min(wrk_threads, cores) if wrk_threads and cores else None
     busiest = max(wrk_cores, default=None)
     return {
-        "cpu_s": median_or_none([res.get("server_cpu_s") for _, res in pairs]),
+        "cpu_s": median_or_none([res.server_cpu_s for _, res in pairs]),
         "req_per_cpu_s": median_or_none(per_cpu),
-        "rss_peak_bytes": median_or_none([res.get("server_rss_peak_bytes") for _, res in pairs]),
+        "rss_peak_bytes": median_or_none([res.server_rss_peak_bytes for _, res in pairs]),
         "processes_max": max(processes, default=None),
         "threads_max": max(threads, default=None),
         "wrk_cores": busiest, "wrk_usable_cores": usable,
@@ -324,18 +328,18 @@ def resource_columns(data: dict, runs: list[dict]) -> dict:
     }
 
 
-def timeline(run: dict) -> dict | None:
+def timeline(run: StoredRun) -> dict | None:
     """The run's aligned probe timeline as stored, or aligned now from its two wrk results."""
-    if isinstance(run.get("timeline"), dict):
-        return run["timeline"]
-    probe = (run.get("probe") or {}).get("wrk")
-    return align(probe, run["wrk"]) if isinstance(probe, dict) else None
+    if run.timeline:
+        return run.timeline
+    probe = (run.probe or {}).get("wrk")
+    return align(probe, run.wrk.model_dump()) if isinstance(probe, dict) else None
 
 
-def probe_columns(data: dict, runs: list[dict]) -> dict:
+def probe_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
     """Medians over runs of the probe's rates before, during and after; the first run's
     probe timeline and the heavy load's window in seconds since the probe started."""
-    summaries = [summarize_probe(line, (run.get("probe") or {}).get("wrk") or {})
+    summaries = [summarize_probe(line, (run.probe or {}).get("wrk") or {})
                  for run in runs if (line := timeline(run)) is not None]
     out = {f"probe_{key}": median_or_none([s[key] for s in summaries]) for key in PROBE_KEYS}
     first = next((line for run in runs if (line := timeline(run)) is not None), None)
@@ -343,7 +347,7 @@ def probe_columns(data: dict, runs: list[dict]) -> dict:
     if first and first.get("heavy_first") is not None:
         window = (first["heavy_first"], first["heavy_last"] + 1)
     elif first:  # no clock alignment stored: the planned timing is the best guess
-        timing = (data.get("case") or {}).get("timing") or {}
+        timing = data.case.timing or {}
         if timing.get("before_s") is not None and timing.get("during_s") is not None:
             window = (timing["before_s"], timing["before_s"] + timing["during_s"])
     out["probe_per_second"] = list(first["probe_per_second"]) if first else None

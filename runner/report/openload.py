@@ -3,61 +3,61 @@ measured percentiles beside the model's prediction, and the knee against the cap
 
 The knee is the highest offered rate whose p99 stays within the suite's `knee` times the
 service time, every lower rate included; the model's knee is its capacity. Pure functions
-over a case file as stored (docs/formats.md).
+over a stored case (runner/results.py, docs/formats.md).
 """
 
 from ..model import open_latency
 from ..openbench import saturated
+from ..results import StoredCase, StoredRun
 
 # a knee within this band of the capacity agrees with the model (the rates are a grid:
 # with fractions 0.8, 0.95, 1.1 of the capacity a right model puts the knee at 0.95)
 KNEE_BAND = (0.85, 1.10)
 
 
-def open_run(data: dict) -> dict | None:
+def open_run(data: StoredCase) -> StoredRun | None:
     """The (first) measured run of an open case, or None."""
-    for run in data.get("runs") or []:
-        if isinstance(run, dict) and run.get("points"):
-            return run
-    return None
+    return next((run for run in data.runs if run.points), None)
 
 
-def points(data: dict) -> list[dict]:
+def _capacity(run: StoredRun) -> float | None:
+    return run.capacity.rps if run.capacity else None
+
+
+def points(data: StoredCase) -> list[dict]:
     """Each offered rate: measured figures and the model's predicted p50 and max."""
     run = open_run(data)
     if run is None:
         return []
-    settings = (data.get("case") or {}).get("open") or {}
-    duration = settings.get("duration") or 10.0
-    capacity = (run.get("capacity") or {}).get("rps")
-    service = (run.get("calibration") or {}).get("service_s")
+    duration = (data.case.open or {}).get("duration") or 10.0
+    capacity = _capacity(run)
+    service = (run.calibration or {}).get("service_s")
     out = []
-    for point in run["points"]:
+    for point in run.points:
         predicted = (open_latency(capacity, service, point["offered_rps"], duration)
                      if capacity and service else (None, None))
         out.append({**point, "predicted_p50_s": predicted[0], "predicted_max_s": predicted[1]})
     return out
 
 
-def knee(data: dict) -> dict:
+def knee(data: StoredCase) -> dict:
     """Measured knee, modelled capacity, their ratio and the verdict in words."""
     run = open_run(data)
     if run is None:
         return {"knee_rps": None, "capacity_rps": None, "ratio": None,
                 "verdict": "not measured"}
-    settings = (data.get("case") or {}).get("open") or {}
-    factor = settings.get("knee") or 1.5
-    service = (run.get("calibration") or {}).get("service_s")
-    capacity = (run.get("capacity") or {}).get("rps")
+    factor = (data.case.open or {}).get("knee") or 1.5
+    service = (run.calibration or {}).get("service_s")
+    capacity = _capacity(run)
     held = None
     first_bad = None
     bad_point = None
-    for point in run["points"]:
+    for point in run.points:
         if not service or saturated(point, service, factor):
             first_bad, bad_point = point["offered_rps"], point
             break
         held = point["offered_rps"]
-    tried = run["points"][-1]["offered_rps"]
+    tried = run.points[-1]["offered_rps"]
     if held is None:
         verdict = f"saturated already at the lowest rate offered ({first_bad:g}/s)"
         if capacity:
@@ -73,14 +73,15 @@ def knee(data: dict) -> dict:
         verdict += f"; the knee is {ratio:.2f} x the modelled capacity: {_cores_at(bad_point)}"
     elif first_bad is None and capacity and capacity <= tried:
         verdict += f", above the modelled capacity {capacity:.3g}/s"
-    not_held = [p["offered_rps"] for p in run["points"] if not p.get("held_rate", True)]
+    not_held = [p["offered_rps"] for p in run.points if not p.get("held_rate", True)]
     if not_held:
         verdict += (f"; the generator could not hold {', '.join(f'{r:g}/s' for r in not_held)}"
                     " (requests left late)")
     return {"knee_rps": held, "saturated_at_rps": first_bad, "tried_up_to_rps": tried,
-            "capacity_rps": capacity, "bottleneck": (run.get("capacity") or {}).get("bottleneck"),
+            "capacity_rps": capacity,
+            "bottleneck": run.capacity.bottleneck if run.capacity else None,
             "ratio": ratio, "agrees": agrees, "verdict": verdict,
-            "relative_to": (run.get("capacity") or {}).get("rates_relative_to")}
+            "relative_to": run.capacity.rates_relative_to if run.capacity else None}
 
 
 def _cores_at(point: dict) -> str:

@@ -18,9 +18,9 @@ END = "<!-- /concbench summary -->"
 KEEP = ("endpoint", "server", "steady (req/s)", "model allows (req/s)", "why")
 
 
-def summary(run: dict, cases: list[dict], *_: object) -> str | None:
+def summary(report: view.Report) -> str | None:
     """The summary block's Markdown: the first load scenario's verdict, fewer columns."""
-    sections = [s for s in view.compute_sections(run, cases) if s.type == "load"]
+    sections = [s for s in report.sections if s.type == "load"]
     if not sections:
         return None
     section = sections[0]
@@ -30,7 +30,7 @@ def summary(run: dict, cases: list[dict], *_: object) -> str | None:
                        [view.Row(r.status, [r.cells[i] for i in wanted], r.invalid)
                         for r in table.rows])
     lines = [markdown.render_table(short), "",
-             f"Run {view.run_id(run, cases)}, scenario `{section.name}` "
+             f"Run {report.run_id}, scenario `{section.name}` "
              f"({markdown.escape_md(section.title)})."]
     lines += [markdown.escape_md(n) for n in table.notes]
     blocks = [lines[0], " ".join(lines[2:])]

@@ -1,4 +1,5 @@
-"""Stored case files -> one table of numbers, the single source every report format reads.
+"""Stored cases (runner/results.py) -> one table of numbers, the single source every report
+format and `compare` read.
 
 Each row is one case file: its identity and status, the number of measured repeats (runs
 with a wrk result), the spread of req/s over them, the median of each latency statistic
@@ -12,6 +13,8 @@ where the parsed text output lacks the minimum and the percentiles above p99.
 import re
 
 from ..kinds import KINDS
+from ..model import steady_state_rps
+from ..results import StoredCase, StoredRunFile, as_case
 from ..stats import median_or_none, summarize
 from . import describe, measures, openload
 
@@ -34,7 +37,8 @@ COLUMNS = (["scenario", "title", "type", "impl", "server_label", "kind", "params
                                           "server_type", "workers", "session", "checks",
                                           "wrk_duration_s", "heavy_requests", "open_knee",
                                           "open_points", "tuned", "threads",
-                                          "settings", "pools"])
+                                          "settings", "pools", "repeat_rps", "repeat_steady",
+                                          "repeat_p99"])
 FLOATS = (["duration_s", "service_s", "steady_rps", "ceiling_rps", "model_latency_s",
            "efficiency", "good_rps", "cpu_s", "req_per_cpu_s", "rss_peak_bytes", "wrk_cores"]
           + [f"probe_{key}" for key in measures.PROBE_KEYS])
@@ -45,42 +49,46 @@ def format_params(params: dict | None) -> str:
     return " ".join(f"{key}={value}" for key, value in (params or {}).items())
 
 
-def compute_row(data: dict) -> dict:
-    """One case file (as stored) -> one row of COLUMNS."""
-    case = data.get("case") or {}
+def compute_row(data: StoredCase) -> dict:
+    """One stored case -> one row of COLUMNS."""
+    case = data.case
     runs = measures.measured_runs(data)
-    measured = [run["wrk"] for run in runs]
-    rps = summarize([w["rps"] for w in measured])
+    measured = [run.wrk for run in runs]
+    rps = summarize([w.rps for w in measured])
     row = {
-        "scenario": case.get("scenario"), "title": case.get("title") or case.get("scenario"),
-        "type": case.get("type") or "load", "impl": case.get("impl"), "server_label": case.get("server_label") or case.get("server"),
-        "kind": case.get("kind"), "params": format_params(case.get("params")),
-        "status": data.get("status"), "reason": data.get("reason"),
+        "scenario": case.scenario, "title": case.title or case.scenario, "type": case.type,
+        "impl": case.impl, "server_label": case.server_label, "kind": case.kind,
+        "params": format_params(case.params), "status": data.status, "reason": data.reason,
         "runs": len(measured),  # repeats that produced a wrk result
-        "duration_s": (data.get("wrk") or {}).get("duration_s"),
+        "duration_s": (data.wrk or {}).get("duration_s"),
         "rps_median": rps.median, "rps_min": rps.min, "rps_max": rps.max, "rps_cv": rps.cv,
         "rps_too_wide": rps.too_wide,
-        "note": case.get("note"), "id": case.get("id"),
+        "note": case.note, "id": case.id,
         "label": describe.endpoint_label(data), "server_text": describe.server_text(data),
-        "server_type": case.get("server") or case.get("server_label"),
-        "workers": case.get("workers"), "session": None, "tuned": case.get("tuned") or {},
-        "threads": case.get("threads"), "settings": case.get("settings") or {},
+        "server_type": case.server, "workers": case.workers, "session": None,
+        "tuned": case.tuned, "threads": case.threads, "settings": case.settings,
         "pools": {name: pool.get("size") for name, pool in
-                  ((data.get("info") or {}).get("pools") or {}).items() if isinstance(pool, dict)},
+                  ((data.info or {}).get("pools") or {}).items() if isinstance(pool, dict)},
         "checks": describe.disagreements(data),
-        "wrk_duration_s": median_or_none([w.get("duration_s") for w in measured]),
-        "heavy_requests": sum(w.get("requests") or 0 for w in measured) if measured else None,
-        "per_second": list(measured[0].get("per_second") or []) if measured else None,
+        "wrk_duration_s": median_or_none([w.duration_s for w in measured]),
+        "heavy_requests": sum(w.requests or 0 for w in measured) if measured else None,
+        "per_second": list(measured[0].per_second) if measured else None,
         **measures.model_columns(data, runs), **measures.resource_columns(data, runs),
         **measures.probe_columns(data, runs),
-        "open_knee": openload.knee(data) if case.get("type") == "open" else None,
-        "open_points": openload.points(data) if case.get("type") == "open" else None,
+        "open_knee": openload.knee(data) if case.type == "open" else None,
+        "open_points": openload.points(data) if case.type == "open" else None,
+        # each repeat's own figures, for `compare`'s ranges
+        "repeat_rps": [w.rps for w in measured],
+        "repeat_p99": [w.latency_s.get("p99") for w in measured],
     }
+    # each repeat's steady rate, by the row's service time; None unless every repeat has one
+    steady = [steady_state_rps(w.per_second, row["service_s"]) for w in measured]
+    row["repeat_steady"] = steady if measured and None not in steady else None
     for key in LATENCY_KEYS:
         row[f"lat_{'avg' if key == 'mean' else key}"] = median_or_none(
-            [(w.get("latency_s") or {}).get(key) for w in measured])
+            [w.latency_s.get(key) for w in measured])
     for key, name in ERROR_KEYS.items():
-        counts = [(w.get("errors") or {}).get(key) for w in measured]
+        counts = [w.errors.get(key) for w in measured]
         present = [c for c in counts if c is not None]
         row[f"err_{name}"] = sum(present) if present else None
     return row
@@ -98,14 +106,15 @@ def _kind_order(kind: str | None) -> tuple:
     return (order.index(kind), "") if kind in order else (len(order), kind or "")
 
 
-def compute_rows(cases: list[dict]) -> list[dict]:
+def compute_rows(cases: list[StoredCase] | list[dict]) -> list[dict]:
     """One row (a dict of COLUMNS) per stored case file, ordered for reading; no pandas.
 
     Order: scenarios as first seen in `cases`, then implementation, server label and
     endpoint kind (names compared naturally, kinds in the contract's order), then params.
     Each row's `session` is its index in `describe.sessions` of the same cases.
     """
-    found = describe.sessions({}, cases)
+    cases = [as_case(c) for c in cases]   # JSON is validated into records
+    found = describe.sessions(StoredRunFile(), cases)
     rows = []
     for data in cases:
         row = compute_row(data)

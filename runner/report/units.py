@@ -79,3 +79,8 @@ def format_wrk(settings: dict) -> str:
     return (f"-t{settings.get('threads')} -c{settings.get('connections')} "
             f"-d{format_duration(settings.get('duration_s'))} "
             f"--timeout {format_duration(settings.get('timeout_s'))}")
+
+
+def format_percent(value) -> str:
+    """A change in percent, signed: 12.34 -> '+12.3%'."""
+    return MISSING if is_missing(value) else f"{value:+.1f}%"

@@ -1,22 +1,25 @@
 """What a reader sees, decided once for every format: sections, tables, charts, method.
 
-Markdown and HTML lay out the same sections; keeping the content here (and the cells in
-cells.py, the units in units.py) means the two never disagree. Each cell carries its
-display text and the raw base-unit value (seconds, req/s, counts) that the HTML table
-sorts by. Pure functions only.
+`build` makes one `Report` from a stored run (runner/results.py's records): its rows
+(table.py), sections, provenance, environment and method. Markdown, HTML, the charts and
+the README's summary are all rendered from that one object, so they never disagree and
+nothing is computed twice. Each cell carries its display text and the raw base-unit value
+(seconds, req/s, counts) that the HTML table sorts by; every number is formatted by
+units.py. Pure functions only.
 """
 
 import re
 from dataclasses import dataclass
 
 from ..errors import BenchError
+from ..results import StoredCase, StoredRunFile, as_case, as_run
 from ..suite import parse_suite
 from . import cells, describe
 from .cells import FLAG, Cell, Column, Row, Table  # noqa: F401  (the renderers' vocabulary)
 from .environment import Environment, environment
 from .method import Part, method_parts
 from .table import compute_rows
-from .units import format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
+from .units import MISSING, format_mib, format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -37,56 +40,64 @@ class Section:
     servers: list[str]   # each server configuration as it ran (folded away)
     charts: list[Chart]  # the charts this scenario can have; renderers show those that exist
     fixes: Table | None = None   # each tuned row beside the row it changes
+    rows: tuple = ()     # the scenario's rows (table.compute_rows), which its charts draw
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a reader sees of one stored run, built once (`build`)."""
+    suite: str           # safe as a file name
+    run_id: str
+    synthetic: bool      # made by hand for tests, not measured
+    note: str | None
+    environment: Environment
+    sections: list[Section]
+    sessions: list[str]  # one line per measuring session
+    warning: str | None  # set when sessions mixed commits or time windows
+    provenance: Table
+    method: list[Part]
+    rows: list[dict]     # every case's row, in reading order
 
 
 # ---- the run ----
 
-def suite_name(run: dict, cases: list[dict]) -> str:
+def suite_name(run: StoredRunFile, cases: list[StoredCase]) -> str:
     """The suite's name, reduced to characters that are safe in a file name."""
-    suite = run.get("suite")
-    if isinstance(suite, dict):
-        suite = suite.get("name")
-    name = str(suite or next((c.get("suite") for c in cases if c.get("suite")), "suite"))
+    suite = run.suite.get("name") if isinstance(run.suite, dict) else run.suite
+    name = str(suite or next((c.suite for c in cases if c.suite), "suite"))
     # it names the output files: a stored "../x" must not write outside reports/
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip(".") or "suite"
 
 
-def run_id(run: dict, cases: list[dict]) -> str:
-    return str(run.get("run_id") or next((c.get("run_id") for c in cases if c.get("run_id")), "?"))
+def run_id(run: StoredRunFile, cases: list[StoredCase]) -> str:
+    return run.run_id or next((c.run_id for c in cases if c.run_id), "?")
 
 
-def suite_facts(run: dict) -> dict:
+def suite_facts(run: StoredRunFile) -> dict:
     """Repeats, warm-up and scenario order of the suite text stored in run.json, if valid.
 
     Parsed with the runner's own validator, so defaults (repeats, warmup) match what the
     run used. A suite text the current schema rejects just means fewer facts.
     """
-    text = run.get("suite_text")
-    if not isinstance(text, str):
+    if run.suite_text is None:
         return {}
     try:
-        suite = parse_suite(text, str(run.get("suite_file") or "run.json"), "stored").suite
+        suite = parse_suite(run.suite_text, run.suite_file or "run.json", "stored").suite
     except (BenchError, ValueError):
         return {}
     return {"repeats": suite.repeats, "warmup": suite.warmup,
             "scenarios": [s.name for s in suite.scenarios]}
 
 
-def ordered_cases(run: dict, cases: list[dict]) -> list[dict]:
+def ordered_cases(run: StoredRunFile, cases: list[StoredCase]) -> list[StoredCase]:
     """Cases with scenarios in run order (run.json's planned case ids, else its suite)."""
-    planned = [i.split("/", 1)[0] for i in run.get("cases") or [] if isinstance(i, str)]
+    planned = [i.split("/", 1)[0] for i in run.cases]
     declared = list(dict.fromkeys(planned)) or suite_facts(run).get("scenarios", [])
 
     def rank(data):
-        name = (data.get("case") or {}).get("scenario")
+        name = data.case.scenario
         return declared.index(name) if name in declared else len(declared)
     return sorted(cases, key=rank)
-
-
-# ---- the environment ----
-
-def environment_block(run: dict, cases: list[dict]) -> Environment:
-    return environment(run, cases)
 
 
 # ---- sections ----
@@ -158,12 +169,12 @@ def is_sweep(rows: list[dict]) -> bool:
     return bool(sweeps(rows))
 
 
-def _wrk_settings(cases: list[dict]) -> dict[str, list[str]]:
+def _wrk_settings(cases: list[StoredCase]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for data in cases:
-        settings = data.get("wrk")
-        if isinstance(settings, dict) and (data.get("case") or {}).get("type") != "open":
-            names = found.setdefault((data.get("case") or {}).get("scenario"), [])
+        settings = data.wrk
+        if settings and data.case.type != "open":
+            names = found.setdefault(data.case.scenario, [])
             if format_wrk(settings) not in names:
                 names.append(format_wrk(settings))
     return found
@@ -181,13 +192,13 @@ def probe_windows(rows: list[dict]) -> str | None:
                      for r, w in found)
 
 
-def _probe_lead(cases: list[dict], rows: list[dict], scenario: str) -> list[str]:
+def _probe_lead(cases: list[StoredCase], rows: list[dict], scenario: str) -> list[str]:
     """How the probe ran; the window is the one the chart shades."""
     for data in cases:
-        case = data.get("case") or {}
-        if case.get("scenario") != scenario or not isinstance(case.get("timing"), dict):
+        case = data.case
+        if case.scenario != scenario or not case.timing:
             continue
-        timing, probe = case["timing"], case.get("probe") or {}
+        timing, probe = case.timing, case.probe or {}
         before, during = timing.get("before_s") or 0, timing.get("during_s") or 0
         total = before + during + (timing.get("after_s") or 0)
         window = probe_windows(rows)
@@ -200,12 +211,11 @@ def _probe_lead(cases: list[dict], rows: list[dict], scenario: str) -> list[str]
     return []
 
 
-def _open_lead(cases: list[dict], scenario: str) -> list[str]:
+def _open_lead(cases: list[StoredCase], scenario: str) -> list[str]:
     """How the open load ran."""
     for data in cases:
-        case = data.get("case") or {}
-        settings = case.get("open")
-        if case.get("scenario") != scenario or not isinstance(settings, dict):
+        settings = data.case.open
+        if data.case.scenario != scenario or not settings:
             continue
         rates = (f"{', '.join(f'{r:g}' for r in settings['of_capacity'])} times each row's "
                  f"modelled capacity (at most {settings['max_rate']:g}/s)"
@@ -220,31 +230,29 @@ def _open_lead(cases: list[dict], scenario: str) -> list[str]:
     return []
 
 
-def services_lead(cases: list[dict], scenario: str) -> list[str]:
+def services_lead(cases: list[StoredCase], scenario: str) -> list[str]:
     """The services the scenario's servers called and what they used, at most, over its
     loads: the proof that neither the database nor the upstream limited a row."""
     seen: dict[str, dict] = {}
     for data in cases:
-        if (data.get("case") or {}).get("scenario") != scenario:
+        if data.case.scenario != scenario:
             continue
-        for run in data.get("runs") or []:
-            for name, svc in (run.get("services") or {}).items():
+        for run in data.runs:
+            for name, svc in run.services.items():
                 top = seen.setdefault(name, {"svc": svc, "cores": 0.0, "memory": 0, "loads": 0})
-                res = svc.get("resources")
-                if res:
-                    top["cores"] = max(top["cores"], res.get("cores") or 0)
-                    top["memory"] = max(top["memory"], res.get("memory_end_bytes") or 0)
+                if svc.resources:
+                    top["cores"] = max(top["cores"], svc.resources.cores or 0)
+                    top["memory"] = max(top["memory"], svc.resources.memory_end_bytes)
                     top["loads"] += 1
     if not seen:
         return []
     parts = []
     for name, top in sorted(seen.items()):
         svc = top["svc"]
-        limit = (f", max_connections {svc['max_connections']}"
-                 if svc.get("max_connections") else "")
-        used = (f" used at most {top['cores']:.2f} cores and {top['memory'] / 2**20:.0f} MiB "
+        limit = f", max_connections {svc.max_connections}" if svc.max_connections else ""
+        used = (f" used at most {top['cores']:.2f} cores and {format_mib(top['memory'])} "
                 f"over {top['loads']} loads" if top["loads"] else "")
-        parts.append(f"{svc.get('title') or name} ({svc.get('version') or 'version unknown'}"
+        parts.append(f"{svc.title or name} ({svc.version or 'version unknown'}"
                      f"{limit}){used}")
     proofs = {"postgres": "the database backend's pid and the database's own clock",
               "upstream": "the upstream's signature of a nonce the server sent"}
@@ -253,7 +261,7 @@ def services_lead(cases: list[dict], scenario: str) -> list[str]:
             + (f" Each answer proved its call: {proved}." if proved else "")]
 
 
-def _servers(cases: list[dict], rows: list[dict], scenario: str) -> list[str]:
+def _servers(cases: list[StoredCase], rows: list[dict], scenario: str) -> list[str]:
     """One line per server configuration of the scenario: as it ran, its argv, its note.
 
     impl.yaml's note describes a server's configured worker count; in a sweep of worker
@@ -261,16 +269,16 @@ def _servers(cases: list[dict], rows: list[dict], scenario: str) -> list[str]:
     sweep = is_sweep(rows)
     lines = {}
     for data in cases:
-        case = data.get("case") or {}
-        if case.get("scenario") != scenario or not describe.first_argv(data):
+        case = data.case
+        if case.scenario != scenario or not describe.first_argv(data):
             continue
-        key = (case.get("impl"), case.get("server_label"))
+        key = (case.impl, case.server_label)
         if key in lines:
             continue
-        note = case.get("server_note") if not sweep else None
+        note = case.server_note if not sweep else None
         text = describe.server_text(data)
-        lines[key] = (f"{case.get('impl')} {case.get('server_label')}"
-                      + (f": {text}" if text != case.get("server_label") else "")
+        lines[key] = (f"{case.impl} {case.server_label}"
+                      + (f": {text}" if text != case.server_label else "")
                       + f"; `{describe.shown_argv(data)}`" + (f"; {note}" if note else ""))
     return list(lines.values())
 
@@ -287,11 +295,9 @@ def _footnotes(rows: list[dict], found: list[describe.Session]) -> list[str]:
     return notes
 
 
-def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
+def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[dict],
+                     found: list[describe.Session]) -> list[Section]:
     """One section per scenario, in the suite's order: the verdict, then the details."""
-    cases = ordered_cases(run, cases)
-    rows = compute_rows(cases)
-    found = describe.sessions(run, cases)
     wrk = _wrk_settings(cases)
     sections = []
     for name in dict.fromkeys(r["scenario"] for r in rows):
@@ -323,15 +329,15 @@ def compute_sections(run: dict, cases: list[dict]) -> list[Section]:
                                any(not is_missing(r["ceiling_rps"]) for r in part)),
             # a sweep draws its settings against each other; elsewhere a tuned row is
             # set beside the row it changes
-            fixes=cells.fixes_table(part) if kind == "load" and not sweep else None))
+            fixes=cells.fixes_table(part) if kind == "load" and not sweep else None,
+            rows=tuple(part)))
     return sections
 
 
 # ---- provenance ----
 
-def provenance(run: dict, cases: list[dict]) -> tuple[list[str], str | None]:
+def provenance(found: list[describe.Session]) -> tuple[list[str], str | None]:
     """One line per measuring session, and a warning when there was more than one."""
-    found = describe.sessions(run, cases)
     lines = [describe.session_text(s) for s in found]
     if len(found) < 2:
         return lines, None
@@ -343,30 +349,47 @@ def provenance(run: dict, cases: list[dict]) -> tuple[list[str], str | None]:
                    "Numbers from different sessions are not strictly comparable.")
 
 
-def provenance_table(run: dict, cases: list[dict]) -> Table:
+def provenance_table(cases: list[StoredCase], found: list[describe.Session]) -> Table:
     """Every case with the commit, session and time of its first measured repeat."""
-    found = describe.sessions(run, cases)
     columns = cells._columns("case*", "session*", "commit*", "first repeat at*")
     out = []
-    for data in ordered_cases(run, cases):
+    for data in cases:
         index = describe.session_of(data, found)
         session = found[index] if index is not None else None
-        first = next((r.get("started_at") for r in data.get("runs") or []
-                      if isinstance(r, dict) and r.get("started_at")), None) or "—"
-        name = (data.get("case") or {}).get("id") or "?"
+        first = next((r.started_at for r in data.runs), MISSING)
+        name = data.case.id
         which = "—" if session is None else (f"{index + 1}" + (" (resumed)" if session.resumed
                                                                 else ""))
         commit = (session.commit or "—")[:10] if session else "—"
-        out.append(cells.Row(str(data.get("status")), [
+        out.append(cells.Row(data.status, [
             cells.Cell(name, name), cells.Cell(which, which), cells.Cell(commit, commit),
             cells.Cell(first, first)]))
     return Table("Where each result came from", columns, out)
 
 
-def method(run: dict, cases: list[dict]) -> list[Part]:
+def method(run: StoredRunFile, cases: list[StoredCase]) -> list[Part]:
     """The method section; repeats and warm-up from the stored suite if present."""
     facts = suite_facts(run)
-    repeats = facts.get("repeats") or max((len(c.get("runs") or []) for c in cases), default=0)
-    types = {(c.get("case") or {}).get("type") for c in cases}
+    repeats = facts.get("repeats") or max((len(c.runs) for c in cases), default=0)
+    types = {c.case.type for c in cases}
     return method_parts(repeats, facts.get("warmup"), "interference" in types,
                         describe.checked_runs(cases), "open" in types)
+
+
+# ---- the report ----
+
+def build(run: StoredRunFile | dict | None,
+          cases: list[StoredCase] | list[dict]) -> Report:
+    """The one report of a stored run; records' JSON is validated into records first."""
+    run = as_run(run)
+    cases = ordered_cases(run, [as_case(c) for c in cases])
+    rows = compute_rows(cases)
+    found = describe.sessions(run, cases)
+    sessions, warning = provenance(found)
+    return Report(suite=suite_name(run, cases), run_id=run_id(run, cases),
+                  synthetic=run.synthetic, note=run.note,
+                  environment=environment(run, cases),
+                  sections=compute_sections(run, cases, rows, found),
+                  sessions=sessions, warning=warning,
+                  provenance=provenance_table(cases, found),
+                  method=method(run, cases), rows=rows)
