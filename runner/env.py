@@ -78,8 +78,7 @@ def collect_environment(repo: Path) -> dict:
 
 def _runner_packages() -> dict[str, str]:
     from importlib import metadata
-    wanted = ("pandas", "jinja2", "matplotlib", "pydantic", "pyyaml", "psutil", "rich",
-              "tabulate")
+    wanted = ("pandas", "jinja2", "matplotlib", "pydantic", "pyyaml", "psutil", "rich")
     out = {}
     for name in wanted:
         try:
