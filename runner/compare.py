@@ -26,7 +26,7 @@ from pathlib import Path
 from .errors import BenchError
 from .report import markdown, view
 from .report.cells import Cell, Row, Table, _columns
-from .report.units import MISSING, format_percent, format_rps, format_seconds, is_missing
+from .units import MISSING, format_percent, format_rps, format_seconds, is_missing
 from .results import StoredRunFile, load_run
 from .stats import summarize
 

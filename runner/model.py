@@ -30,6 +30,8 @@ not a change to this module.
 
 from dataclasses import dataclass, field, replace
 
+from .units import format_seconds
+
 RUNS = ("loop", "loop-blocking", "request", "pool")
 LOCKS = ("process", "none")
 CONCURRENCY = ("event-loop", "thread-per-request", "threads", "task-per-request")
@@ -459,11 +461,20 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
         facts.append(f"{prediction.runnable_per_process} runnable threads share one "
                      "process-wide lock" + (f" (switch interval {interval * 1000:g} ms)"
                                            if interval else ""))
+    service, p50 = measured.get("service_s"), measured.get("p50_s")
     if prediction.bound == "cores" and used is not None and prediction.parallel:
         share = used / prediction.parallel
         if abs(share - 1) > 0.1:
-            facts.append(f"the server used {used:.2f} cores of the {prediction.parallel:.2g} "
-                         "the model gives it")
+            fact = (f"the server used {used:.2f} cores of the {prediction.parallel:.2g} "
+                    "the model gives it")
+            queued = prediction.in_service < measured.get("connections", prediction.in_service)
+            if share < 0.9 and service and p50 and p50 > 1.1 * service and not queued:
+                # cores left idle while requests took longer than alone: they waited on
+                # something other than CPU or the model's limit (the README's findings
+                # name one such case, and what caused it)
+                fact += (f", while a request took {format_seconds(p50)} under load against "
+                         f"{format_seconds(service)} alone")
+            facts.append(fact)
     busy, cores = measured.get("machine_cores"), measured.get("cores")
     if busy is not None and cores and efficiency < 0.9 and busy >= 0.9 * cores:
         # the machine was full: what the server lacked went to other processes or to the
@@ -471,15 +482,14 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
         irq = measured.get("machine_irq_cores") or 0
         facts.append(f"the machine's {cores} cores were {busy / cores:.0%} busy, "
                      f"{irq:.2f} of them in interrupts")
-    service, p50 = measured.get("service_s"), measured.get("p50_s")
     # with every place in service busy and no queue before them, a request's time under
     # load is its service time: where it is not, the requests in service were slower
     # (or faster) than one alone
     queued = prediction.in_service < measured.get("connections", prediction.in_service)
     if (prediction.bound == "requests" and service and p50 and not queued
             and abs(p50 / service - 1) > 0.1 and (p50 < service) == (efficiency > 1)):
-        facts.append(f"a request took {p50 * 1000:.3g} ms under load against "
-                     f"{service * 1000:.3g} ms alone")
+        facts.append(f"a request took {format_seconds(p50)} under load against "
+                     f"{format_seconds(service)} alone")
     # requests that are all CPU keep their cores busy under a queue; one connection alone,
     # or a few, also leave the server idle while the client turns round
     under, held = measured.get("cpu_per_request_s"), prediction.round_s

@@ -139,6 +139,12 @@ def test_diagnose_names_the_measured_cause():
                      "the server used 0.77 cores of the 1 the model gives it")
     idle = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001))
     assert "the server used 1.20 cores of the 2" in diagnose(idle, 0.6, {"server_cores": 1.2})
+    # cores idle while a request took longer than alone: it waited, and the cause says so
+    waited = {"server_cores": 1.22, "service_s": 0.0532, "p50_s": 0.0966}
+    assert diagnose(idle, 0.72, waited) == (
+        "the server used 1.22 cores of the 2 the model gives it, while a request took 96.6 ms "
+        "under load against 53.2 ms alone")
+    assert diagnose(idle, 0.72, {**waited, "p50_s": 0.055}).endswith("the model gives it")
     assert diagnose(idle, 0.8, {}) == "unexplained"
     # a full machine: what the server lacked went to others, or to the kernel's interrupts
     full = {"server_cores": 1.2, "machine_cores": 1.96, "machine_irq_cores": 0.31, "cores": 2}

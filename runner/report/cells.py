@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..stats import CV_LIMIT
-from .units import (MISSING, format_count, format_in, format_mib, format_number,
+from ..units import (MISSING, format_count, format_in, format_mib, format_number,
                     format_ratio, format_rps, format_seconds, is_missing, seconds_unit)
 
 FLAG = "⚠"

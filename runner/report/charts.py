@@ -24,7 +24,7 @@ import textwrap
 from pathlib import Path
 
 from . import cells, view
-from .units import format_number, format_seconds, is_missing
+from ..units import format_number, format_seconds, is_missing
 
 PERCENTILES = ("p50", "p90", "p99")
 MARKERS = {"p50": "o", "p90": "s", "p99": ">"}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from ..model import MIN_ROUNDS
 from ..stats import CV_LIMIT
 from .measures import EFFICIENCY_BAND, WRK_SATURATION
-from .units import format_seconds
+from ..units import format_seconds
 
 
 @dataclass(frozen=True)

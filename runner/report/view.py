@@ -19,7 +19,7 @@ from .cells import FLAG, Cell, Column, Row, Table  # noqa: F401  (the renderers'
 from .environment import Environment, environment
 from .method import Part, method_parts
 from .table import compute_rows
-from .units import MISSING, format_mib, format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
+from ..units import MISSING, format_mib, format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Numbers in the units a reader expects; "—" for a value that does not exist.
+"""Numbers in the units a reader expects; "—" for a value that does not exist. The one set
+of number formats: the reports' tables, the model's sentences and `compare` all use these.
 
 No pandas here: the report's views are plain dicts, and pandas' missing values (pd.NA,
 NaN) are recognised by type name and by float NaN so that frames built elsewhere still
