@@ -34,7 +34,7 @@ from .procs import (ServerFailed, free_port, http_get, log_tail, run_owned, star
 from .sampling import TreeSampler
 from .services import ServiceFailed, ServiceHost, Started
 from .report.measures import service_time
-from .results import FORMAT, RUN_FORMAT, VERSION, case_file, case_slug, write_json
+from .results import FORMAT, RUN_FORMAT, VERSION, StoredRun, case_file, case_slug, write_json
 from .suite import Case, LoadedSuite, Suite
 from .wrk import run_wrk
 from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
@@ -523,8 +523,10 @@ def agreeing_repeats(runs: list[dict], within: float | None) -> str | None:
     """Why a case needs no more repeats: its first two steady rates agree within `within`."""
     if not within or len(runs) != 2 or any("wrk" not in run for run in runs):
         return None
-    rates = [steady_state_rps(run["wrk"].get("per_second"), service_time(run)) or run["wrk"]["rps"]
-             for run in runs]
+    # the repeats as they are stored, read as the reports read them
+    stored = [StoredRun.model_validate(run) for run in runs]
+    rates = [steady_state_rps(run.wrk.per_second, service_time(run)) or run.wrk.rps
+             for run in stored]
     low, high = sorted(rates)
     if high > 0 and (high - low) / high <= within:
         return f"the first two repeats agree within {within:.0%}: no third"

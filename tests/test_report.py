@@ -821,3 +821,18 @@ def test_two_endpoints_said_the_same_way_are_told_apart_by_their_kind(stored):
     assert rows == {"sync_sleep": f"{label} (sync_sleep)",
                     "executor_sleep": f"{label} (executor_sleep)"}
     assert [r["label"] for r in compute_rows([sync])] == [label]
+
+
+def test_the_runner_reads_its_repeats_as_the_reports_do():
+    # bench's early stop reads the repeats it just wrote through the same records and the
+    # same steady rate as the reports
+    from runner.bench import agreeing_repeats
+    data = json.loads((RUN_DIR / "sleep__python-fastapi__uvicorn__async_sleep.json").read_text())
+    first, second = data["runs"][:2]
+    assert agreeing_repeats([first, second], 0.01) == ("the first two repeats agree within "
+                                                       "1%: no third")
+    slower = json.loads(json.dumps(second))
+    slower["wrk"]["per_second"] = [0] + [90] * 13 + [89]
+    assert agreeing_repeats([first, slower], 0.01) is None   # steady 100 against 90
+    assert agreeing_repeats([first, slower], 0.2) is not None
+    assert agreeing_repeats([first], 0.01) is None and agreeing_repeats([first, second], None) is None
