@@ -346,8 +346,7 @@ def _measure_once(case: Case, impl: Impl, settings: Suite, logs: Path, slug: str
             try:
                 opened = measure_open(case, server, info, elapsed, settings, logs, slug, index,
                                       lambda: _checked_request(case, server.port, check_timeout,
-                                                               services), services.proof,
-                                      records)
+                                                               services), services)
             except OpenFailed as exc:
                 raise CaseFailed(with_log(str(exc), log_path)) from None
             if records:

@@ -19,6 +19,7 @@ from .model import (OPEN_CONNECTIONS, Execution, Facts, NoModel, Server, busy_de
                     open_capacity, pools_from_info, service_cap)
 from .openparse import OpenParseError, read_results, summarize
 from .sampling import TreeSampler
+from .services import Started
 from .suite import Case
 from .vegeta import attack
 
@@ -81,25 +82,25 @@ def saturated(point: dict, service_s: float, knee: float) -> bool:
 
 
 def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs: Path,
-                 slug: str, index: int, check_request, proof=None,
-                 services: dict | None = None) -> dict:
+                 slug: str, index: int, check_request, services: Started) -> dict:
     """Calibrate, then every offered rate on this server, stopping after the first that
     saturates it. `check_request()` sends one checked request (the calibration's);
-    `proof(sent_at, answered_at)` is what an I/O answer is checked against."""
+    `services` are the services the server calls: what an I/O answer is checked against
+    (`proof`), and what each of them used at each rate (`metered`)."""
     cores = os.cpu_count() or 1
     url = f"http://127.0.0.1:{server.port}{case.path}"
     calibration = calibrate(server, url, elapsed, settings.ready_timeout,
                             str(logs / f"{slug}.r{index}"), check_request, cores)
     if calibration.get("error"):
         raise OpenFailed(f"calibration failed: {calibration['error']}")
-    rps, bottleneck = capacity(case, info, calibration, cores, services)
+    rps, bottleneck = capacity(case, info, calibration, cores, services.records())
     open_settings = case.open
     rates, relative = offered_rates(open_settings, rps)
     service_s = calibration["service_s"]
     points = []
     for rate in rates:
         started = utc_now()
-        with TreeSampler(server.proc.pid, server.port) as sampler:
+        with services.metered() as used, TreeSampler(server.proc.pid, server.port) as sampler:
             done = attack(url, rate, open_settings["duration"], open_settings["timeout"],
                           logs / f"{slug}.r{index}.rate{rate:g}")
         if done.results_jsonl is None:
@@ -110,14 +111,18 @@ def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs:
             point = summarize(results, rate, open_settings["duration"],
                               lambda r: check_answer(
                                   case.kind, case.params, r["code"], r["body"], r["latency_s"],
-                                  proof(r["sent"], r["sent"] + r["latency_s"]) if proof else None))
+                                  services.proof(r["sent"], r["sent"] + r["latency_s"])))
         except OpenParseError as exc:
             raise OpenFailed(f"cannot read vegeta's results at {rate:g}/s: {exc}") from None
         if point["failed_proof"]:
             raise OpenFailed(f"{point['failed_proof']} answers at {rate:g}/s did not prove "
                              f"their work: {point['first_problem']}")
+        served = used.get("upstream", {}).get("served")
+        if served is not None and served < point["ok"]:
+            raise OpenFailed(f"the upstream answered {served} calls at {rate:g}/s, but the "
+                             f"server answered {point['ok']} requests that each need one")
         point.update(started_at=started, argv=portable(done.argv),
-                     resources=sampler.result())
+                     resources=sampler.result(), **({"services": used} if used else {}))
         points.append(point)
         if server.proc.poll() is not None:
             raise OpenFailed(f"the server exited at {rate:g}/s with status "

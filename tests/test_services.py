@@ -175,3 +175,28 @@ def test_a_run_records_what_its_services_did(tmp_path):
     assert set(json.loads(run_file.read_text())["environment"]["services"]) == {"postgres",
                                                                                 "upstream"}
     assert service_processes(before) == []
+
+
+def test_an_open_load_records_what_its_services_did_at_each_rate(tmp_path):
+    before = tuple(service_processes())
+    suite = tmp_path / "open-io.yaml"
+    suite.write_text(KILLED.split("scenarios:")[0] + (
+        "scenarios:\n"
+        "  - {name: open-io, type: open, kinds: [upstream_sync], params: {ms: 20},\n"
+        "     rates: {per_second: [10, 20], max_rate: 50, duration: 1s, timeout: 5s}}\n"))
+    done = subprocess.run([sys.executable, "-m", "runner", "bench", str(suite), "--impls",
+                           str(impls_in(tmp_path)), "--raw-dir", str(tmp_path / "raw"),
+                           "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (path,) = (tmp_path / "raw").glob("open-io/*/open-io__*.json")
+    (run,) = json.loads(path.read_text())["runs"]
+    assert [p["offered_rps"] for p in run["points"]] == [10.0, 20.0]
+    for point in run["points"]:
+        upstream = point["services"]["upstream"]
+        assert upstream["served"] >= point["ok"] > 0
+        assert upstream["resources"]["cores"] is not None and upstream["pid"] > 0
+    # the report says what the services used over the rates, beside each rate's figures
+    report = (tmp_path / "out" / "open-io.md").read_text()
+    assert "used at most" in report and "services (cores)" in report
+    assert service_processes(before) == []

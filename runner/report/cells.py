@@ -466,7 +466,16 @@ def open_verdict_table(rows: list[dict], first_session: int | None) -> Table:
 
 OPEN_POINTS = _columns("endpoint*", "server*", "offered (req/s)", "sent (req/s)", "answered",
                        "errors*", "p50", "p90", "p99", "max", "model p50", "model max",
-                       "in flight at end", "most in flight", "server CPU (s)", "peak RSS")
+                       "in flight at end", "most in flight", "server CPU (s)", "peak RSS",
+                       "services (cores)")
+
+
+def services_cores(point: dict) -> float | None:
+    """The cores the services the server called used at one offered rate, together."""
+    used = [(svc.get("resources") or {}).get("cores")
+            for svc in (point.get("services") or {}).values()]
+    used = [c for c in used if c is not None]
+    return sum(used) if used else None
 
 
 def open_points_table(rows: list[dict]) -> Table:
@@ -493,7 +502,8 @@ def open_points_table(rows: list[dict]) -> Table:
                 _value(format_count(point["max_in_flight"]), point["max_in_flight"]),
                 _value(format_number(res.get("server_cpu_s")), res.get("server_cpu_s")),
                 _value(format_mib(res.get("server_rss_peak_bytes")),
-                       res.get("server_rss_peak_bytes"))]))
+                       res.get("server_rss_peak_bytes")),
+                _value(format_number(services_cores(point)), services_cores(point))]))
     return drop_empty(Table("Every offered rate: measured, and the model's prediction",
                             OPEN_POINTS, out))
 

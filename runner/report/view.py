@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import BenchError
-from ..results import StoredCase, StoredRunFile, as_case, as_run
+from ..results import StoredCase, StoredRunFile, StoredService, as_case, as_run
 from ..suite import parse_suite
 from . import cells, describe
 from .cells import FLAG, Cell, Column, Row, Table  # noqa: F401  (the renderers' vocabulary)
@@ -238,7 +238,11 @@ def services_lead(cases: list[StoredCase], scenario: str) -> list[str]:
         if data.case.scenario != scenario:
             continue
         for run in data.runs:
-            for name, svc in run.services.items():
+            # a closed load's services, and an open load's at each offered rate
+            found = [*run.services.items(),
+                     *((name, StoredService.model_validate(svc)) for point in run.points
+                       for name, svc in (point.get("services") or {}).items())]
+            for name, svc in found:
                 top = seen.setdefault(name, {"svc": svc, "cores": 0.0, "memory": 0, "loads": 0})
                 if svc.resources:
                     top["cores"] = max(top["cores"], svc.resources.cores or 0)
