@@ -32,9 +32,10 @@ from .model import Execution, Server as ModelServer, plan_warnings, steady_state
 from .procs import (ServerFailed, free_port, http_get, log_tail, run_owned, start_server,
                     stop_server, port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
-from .services import ServiceFailed, ServiceHost, Started
+from .services import ServiceFailed, ServiceHost, Started, upstream_shortfall
 from .report.measures import service_time
-from .results import FORMAT, RUN_FORMAT, VERSION, StoredRun, case_file, case_slug, write_json
+from .results import (FORMAT, RUN_FORMAT, VERSION, StoredRun, case_file, case_slug, read_json,
+                      write_json)
 from .suite import Case, LoadedSuite, Suite
 from .wrk import run_wrk
 from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
@@ -316,11 +317,10 @@ def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index:
             run = _measure_once(case, impl, settings, logs, slug, index, services)
     except ServiceFailed as exc:
         raise CaseFailed(str(exc)) from None
-    served = (run.get("services") or {}).get("upstream", {}).get("served")
     answered = (run["wrk"]["requests"] - run["wrk"]["errors"]["status"]) if "wrk" in run else None
-    if served is not None and answered is not None and served < answered:
-        raise CaseFailed(f"the upstream answered {served} calls during the load, but the "
-                         f"server answered {answered} requests that each need one")
+    short = upstream_shortfall(run.get("services") or {}, answered, "during the load")
+    if short:
+        raise CaseFailed(short)
     return run
 
 
@@ -342,15 +342,12 @@ def _measure_once(case: Case, impl: Impl, settings: Suite, logs: Path, slug: str
         url = f"http://127.0.0.1:{server.port}{case.path}"
         check_timeout = case.params.get("ms", 0) / 1000 + 60
         if case.type == "open":
-            records = services.records()
             try:
                 opened = measure_open(case, server, info, elapsed, settings, logs, slug, index,
                                       lambda: _checked_request(case, server.port, check_timeout,
                                                                services), services)
             except OpenFailed as exc:
                 raise CaseFailed(with_log(str(exc), log_path)) from None
-            if records:
-                opened["services"] = records
             return {"index": index, "started_at": started_at, "server_argv": server.argv,
                     "info": info, "check": {"service_s": elapsed},
                     "timing": {"start_and_check_s": clock[1] - clock[0],
@@ -536,11 +533,7 @@ def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set
     """Case ids already measured in run_dir with the same settings (for --resume)."""
     done = set()
     for case in cases:
-        path = case_file(run_dir, case.id)
-        try:
-            old = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
+        old, _ = read_json(case_file(run_dir, case.id))
         if (isinstance(old, dict) and old.get("status") in ("ok", "na")
                 and old.get("case") == case.record() and old.get("wrk") == case.wrk.as_record()
                 and old.get("repeats") == (case.repeats)
@@ -566,10 +559,7 @@ def method_checks(cases: list[Case], cores: int) -> tuple[list[str], list[str]]:
 
 
 def _read_run(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    data, _ = read_json(path)
     return data if isinstance(data, dict) and data.get("format") == RUN_FORMAT else None
 
 

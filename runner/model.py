@@ -462,12 +462,14 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
                      "process-wide lock" + (f" (switch interval {interval * 1000:g} ms)"
                                            if interval else ""))
     service, p50 = measured.get("service_s"), measured.get("p50_s")
+    # with every place in service busy and no queue before them, a request's time under
+    # load is its service time
+    queued = prediction.in_service < measured.get("connections", prediction.in_service)
     if prediction.bound == "cores" and used is not None and prediction.parallel:
         share = used / prediction.parallel
         if abs(share - 1) > 0.1:
             fact = (f"the server used {used:.2f} cores of the {prediction.parallel:.2g} "
                     "the model gives it")
-            queued = prediction.in_service < measured.get("connections", prediction.in_service)
             if share < 0.9 and service and p50 and p50 > 1.1 * service and not queued:
                 # cores left idle while requests took longer than alone: they waited on
                 # something other than CPU or the model's limit (the README's findings
@@ -482,10 +484,8 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
         irq = measured.get("machine_irq_cores") or 0
         facts.append(f"the machine's {cores} cores were {busy / cores:.0%} busy, "
                      f"{irq:.2f} of them in interrupts")
-    # with every place in service busy and no queue before them, a request's time under
-    # load is its service time: where it is not, the requests in service were slower
-    # (or faster) than one alone
-    queued = prediction.in_service < measured.get("connections", prediction.in_service)
+    # where a request's time is not its service time, the requests in service were
+    # slower (or faster) than one alone
     if (prediction.bound == "requests" and service and p50 and not queued
             and abs(p50 / service - 1) > 0.1 and (p50 < service) == (efficiency > 1)):
         facts.append(f"a request took {format_seconds(p50)} under load against "

@@ -19,7 +19,7 @@ from .model import (OPEN_CONNECTIONS, Execution, Facts, NoModel, Server, busy_de
                     open_capacity, pools_from_info, service_cap)
 from .openparse import OpenParseError, read_results, summarize
 from .sampling import TreeSampler
-from .services import Started
+from .services import Started, upstream_shortfall
 from .suite import Case
 from .vegeta import attack
 
@@ -86,14 +86,16 @@ def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs:
     """Calibrate, then every offered rate on this server, stopping after the first that
     saturates it. `check_request()` sends one checked request (the calibration's);
     `services` are the services the server calls: what an I/O answer is checked against
-    (`proof`), and what each of them used at each rate (`metered`)."""
+    (`proof`), and what each of them used at each rate (`metered`); the run names them
+    in its own `services`."""
     cores = os.cpu_count() or 1
     url = f"http://127.0.0.1:{server.port}{case.path}"
     calibration = calibrate(server, url, elapsed, settings.ready_timeout,
                             str(logs / f"{slug}.r{index}"), check_request, cores)
     if calibration.get("error"):
         raise OpenFailed(f"calibration failed: {calibration['error']}")
-    rps, bottleneck = capacity(case, info, calibration, cores, services.records())
+    records = services.records()
+    rps, bottleneck = capacity(case, info, calibration, cores, records)
     open_settings = case.open
     rates, relative = offered_rates(open_settings, rps)
     service_s = calibration["service_s"]
@@ -117,10 +119,9 @@ def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs:
         if point["failed_proof"]:
             raise OpenFailed(f"{point['failed_proof']} answers at {rate:g}/s did not prove "
                              f"their work: {point['first_problem']}")
-        served = used.get("upstream", {}).get("served")
-        if served is not None and served < point["ok"]:
-            raise OpenFailed(f"the upstream answered {served} calls at {rate:g}/s, but the "
-                             f"server answered {point['ok']} requests that each need one")
+        short = upstream_shortfall(used, point["ok"], f"at {rate:g}/s")
+        if short:
+            raise OpenFailed(short)
         point.update(started_at=started, argv=portable(done.argv),
                      resources=sampler.result(), **({"services": used} if used else {}))
         points.append(point)
@@ -132,4 +133,4 @@ def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs:
         time.sleep(0.2)   # the answers of this rate are all in: vegeta waited for them
     return {"calibration": calibration, "capacity": {"rps": rps, "bottleneck": bottleneck,
                                                      "rates_relative_to": relative},
-            "points": points}
+            "points": points, **({"services": records} if records else {})}

@@ -227,6 +227,11 @@ def _problems(exc: ValidationError) -> list[str]:
     return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
 
 
+def _does_not_fit(exc: ValidationError) -> str:
+    """A file's first departures from the format, on one line."""
+    return "does not fit the format: " + "; ".join(_problems(exc)[:3])
+
+
 def _extras(model: BaseModel, where: str = "") -> list[str]:
     """The fields of `model`, at any depth, that the format does not name."""
     found = [f"{where}{name}: not a field of the format" for name in model.model_extra or {}]
@@ -276,7 +281,7 @@ def parse_case(data: object) -> tuple[StoredCase | None, str | None]:
     try:
         return StoredCase.model_validate(data), None
     except ValidationError as exc:
-        return None, "does not fit the format: " + "; ".join(_problems(exc)[:3])
+        return None, _does_not_fit(exc)
 
 
 def as_case(data: StoredCase | dict) -> StoredCase:
@@ -297,7 +302,8 @@ def as_run(data: StoredRunFile | dict | None) -> StoredRunFile:
                                          "version": (data or {}).get("version", VERSION)})
 
 
-def _read_json(path: Path) -> tuple[object, str | None]:
+def read_json(path: Path) -> tuple[object, str | None]:
+    """A file's JSON, or None and why it could not be read."""
     try:
         return json.loads(path.read_text(encoding="utf-8")), None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -307,7 +313,7 @@ def _read_json(path: Path) -> tuple[object, str | None]:
 def _read_run_file(path: Path) -> tuple[StoredRunFile, str | None]:
     if not path.is_file():
         return StoredRunFile(), "missing; the report has no environment or suite facts"
-    data, problem = _read_json(path)
+    data, problem = read_json(path)
     # run.json written before it carried a format tag is still accepted
     if problem is None and isinstance(data, dict) and "format" not in data:
         data = {**data, "format": RUN_FORMAT, "version": data.get("version", 1)}
@@ -316,7 +322,7 @@ def _read_run_file(path: Path) -> tuple[StoredRunFile, str | None]:
         try:
             return StoredRunFile.model_validate(data), None
         except ValidationError as exc:
-            problem = "does not fit the format: " + "; ".join(_problems(exc)[:3])
+            problem = _does_not_fit(exc)
     return StoredRunFile(), f"{problem}; skipped"
 
 
@@ -335,7 +341,7 @@ def load_run(run_dir: Path) -> tuple[StoredRunFile, list[StoredCase], list[str]]
     for path in sorted(run_dir.glob("*.json")):
         if path.name == "run.json":
             continue
-        data, problem = _read_json(path)
+        data, problem = read_json(path)
         case, problem = (None, problem) if problem else parse_case(data)
         if case is not None and run.run_id and case.run_id not in (None, run.run_id):
             case, problem = None, f"belongs to run {case.run_id}, not {run.run_id}"

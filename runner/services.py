@@ -170,6 +170,16 @@ class Started:
             out["upstream"]["served"] = self.upstream_served() - served
 
 
+def upstream_shortfall(record: dict, answered: int | None, during: str) -> str | None:
+    """Why the server's `answered` requests cannot each have called the upstream, from a
+    load's `services` record (Started.metered), or None when the upstream served enough."""
+    served = record.get("upstream", {}).get("served")
+    if served is None or answered is None or served >= answered:
+        return None
+    return (f"the upstream answered {served} calls {during}, but the server answered "
+            f"{answered} requests that each need one")
+
+
 class Backends:
     """Whether a pid is, or was, a backend of one PostgreSQL server: a child of its
     postmaster now, or a pid its log names as a connection it authorized (a pool that

@@ -106,15 +106,18 @@ def _kind_order(kind: str | None) -> tuple:
     return (order.index(kind), "") if kind in order else (len(order), kind or "")
 
 
-def compute_rows(cases: list[StoredCase] | list[dict]) -> list[dict]:
+def compute_rows(cases: list[StoredCase] | list[dict],
+                 found: list[describe.Session] | None = None) -> list[dict]:
     """One row (a dict of COLUMNS) per stored case file, ordered for reading; no pandas.
 
     Order: scenarios as first seen in `cases`, then implementation, server label and
     endpoint kind (names compared naturally, kinds in the contract's order), then params.
-    Each row's `session` is its index in `describe.sessions` of the same cases.
+    Each row's `session` is its index in `found`, the sessions that measured the same
+    cases (`describe.sessions`, computed here when not given).
     """
     cases = [as_case(c) for c in cases]   # JSON is validated into records
-    found = describe.sessions(StoredRunFile(), cases)
+    if found is None:
+        found = describe.sessions(StoredRunFile(), cases)
     rows = []
     for data in cases:
         row = compute_row(data)

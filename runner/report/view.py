@@ -387,8 +387,8 @@ def build(run: StoredRunFile | dict | None,
     """The one report of a stored run; records' JSON is validated into records first."""
     run = as_run(run)
     cases = ordered_cases(run, [as_case(c) for c in cases])
-    rows = compute_rows(cases)
     found = describe.sessions(run, cases)
+    rows = compute_rows(cases, found)
     sessions, warning = provenance(found)
     return Report(suite=suite_name(run, cases), run_id=run_id(run, cases),
                   synthetic=run.synthetic, note=run.note,
