@@ -532,6 +532,29 @@ def test_charts_are_valid_and_repeatable(stored):
     assert "&lt;script&gt;" in first["hello-rate"]
 
 
+def test_chart_ids_do_not_depend_on_digits_below_those_printed(monkeypatch):
+    # matplotlib hashes a clip path's coordinates at full precision, and machines lay a
+    # figure out differently there: a width nudged by 1e-12 stands in for another machine
+    data = [{"label": "a\nb", "steady": 100.0, "rps": 100.0, "ceiling": 99.9,
+             "efficiency": 1.0}, {"label": "c\nd", "steady": 40.0, "rps": 40.0,
+                                  "ceiling": 39.9, "efficiency": 1.0}]
+    first = charts._draw_all({"x-rate": ("0" * 64, "rate", data)})["x-rate"]
+    monkeypatch.setattr(charts, "WIDTH", charts.WIDTH * (1 + 1e-12))
+    second = charts._draw_all({"x-rate": ("0" * 64, "rate", data)})["x-rate"]
+    assert first == second
+    clip = re.search(r'<clipPath id="(x-rate-p\d+)"', first).group(1)
+    assert f"url(#{clip})" in first
+    assert not charts._HASHED_ID.search(first)
+
+
+def test_numbered_ids_renames_definitions_and_references_only():
+    svg = ('<clipPath id="p0123456789"/><path id="mabcdefabcd"/><use xlink:href="#mabcdefabcd"/>'
+           '<g clip-path="url(#p0123456789)"><text>p0123456789</text></g>')
+    assert charts.numbered_ids(svg, "s") == (
+        '<clipPath id="s-p1"/><path id="s-m2"/><use xlink:href="#s-m2"/>'
+        '<g clip-path="url(#s-p1)"><text>p0123456789</text></g>')
+
+
 def test_renderers_take_charts_they_are_given(stored):
     run, cases = stored
     md = markdown_report.render(view.build(run, cases), {})

@@ -10,8 +10,8 @@ with the heavy load's window shaded and a stall after wrk stopped hatched.
 of that data and of this module's source. `render` draws only the charts whose hash is
 not already in `previous` (the SVGs written last time carry their hash in a comment),
 so matplotlib is imported only when something changed. Drawing uses matplotlib's object
-API (`Figure`, no pyplot), Matplotlib's default style, a fixed `svg.hashsalt`, no date and
-text kept as <text>: output is byte-for-byte repeatable. No chart has a title inside it
+API (`Figure`, no pyplot), Matplotlib's default style, ids numbered in order, no date and
+text kept as <text>: output is byte-for-byte repeatable on any machine. No chart has a title inside it
 (the caption outside says what it shows), so nothing is cut off at the figure's edge.
 """
 
@@ -167,13 +167,27 @@ def _draw_all(todo: dict) -> dict[str, str]:
     return out
 
 
-def _svg(figure, salt: str, digest: str) -> str:
-    import matplotlib
-    # a salt per chart keeps clip-path ids distinct when several SVGs share one HTML page
-    with matplotlib.rc_context({"svg.hashsalt": salt}):
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
+# matplotlib names a marker, clip path or hatch by a hash of its coordinates at full
+# precision, which differ below the printed digits from one machine to the next
+_HASHED_ID = re.compile(r'id="([mph][0-9a-f]{10})"')
+
+
+def numbered_ids(svg: str, name: str) -> str:
+    """`svg` with matplotlib's hashed ids renamed in order of definition (`<name>-p1`, ...):
+    the same drawing gives the same bytes on any machine, and the chart's name keeps ids
+    distinct when several SVGs share one HTML page."""
+    found = dict.fromkeys(_HASHED_ID.findall(svg))
+    names = {old: f"{name}-{old[0]}{n}" for n, old in enumerate(found, 1)}
+    if not names:
+        return svg
+    pattern = re.compile(r'(?<=["#])(' + "|".join(names) + r')(?=[")])')
+    return pattern.sub(lambda m: names[m.group(1)], svg)
+
+
+def _svg(figure, name: str, digest: str) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = numbered_ids(buffer.getvalue(), name)
     at = text.find("<svg")
     return f"{text[:at]}<!-- chart input sha256:{digest} -->\n{text[at:]}"
 
