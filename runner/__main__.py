@@ -18,12 +18,12 @@ from pathlib import Path
 from rich.console import Console
 
 from .errors import EXIT_CASES_FAILED, EXIT_INTERRUPTED, EXIT_OK, BenchError
-from .manifest import load_impls
-from .procs import OWNED, stop_left_over
-from .services import ServiceHost
-from .suite import load_suite, plan_cases
+from .config.manifest import load_impls
+from .measure.procs import OWNED, stop_left_over
+from .measure.services import ServiceHost
+from .config.suite import load_suite, plan_cases
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[1]
 SUITES = REPO / "suites"
 RUNNING = ".running"  # under --raw-dir: one record per run of the process groups it owns
 console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -61,9 +61,9 @@ def load_plan(args):
 
 
 def cmd_bench(args) -> int:
-    from . import bench
+    from .measure import bench
     from .report import latest_run_dir, write_reports
-    from .results import new_run_id
+    from .store.results import new_run_id
     impls, suite, cases = load_plan(args)
     raw_root = Path(args.raw_dir) / suite.name
     run_dir = None
@@ -93,7 +93,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from . import bench
+    from .measure import bench
     impls, suite, cases = load_plan(args)
     used = list(dict.fromkeys(c.impl for c in cases if c.available))
     bench.check_tools([impls[n] for n in used])
@@ -164,7 +164,7 @@ def _skipped(problem: str) -> None:
 
 
 def cmd_compare(args) -> int:
-    from .compare import run_compare
+    from .report.compare import run_compare
     print(run_compare(Path(args.a), Path(args.b)))
     return 0
 

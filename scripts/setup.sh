@@ -18,7 +18,7 @@ apt_install() {
 
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-# PostgreSQL for the database scenarios: the runner starts its own cluster (runner/services.py)
+# PostgreSQL for the database scenarios: the runner starts its own cluster (runner/measure/services.py)
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     missing+=(postgresql)
 fi

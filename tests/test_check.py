@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from runner.check import check_answer, fib
+from runner.measure.check import check_answer, fib
 
 
 def body(**data) -> bytes:
@@ -77,12 +77,12 @@ SENT = 1_800_000_000.0
 
 
 def proof(backends=(4242,)):
-    from runner.check import Proof
+    from runner.measure.check import Proof
     return Proof(SENT, SENT + 0.06, KEY, lambda pid: pid in backends)
 
 
 def upstream_answer(**change) -> bytes:
-    from runner.check import upstream_signature
+    from runner.measure.check import upstream_signature
     echo = {"nonce": "ab12", "ms": 50, "at": SENT + 0.055,
             "sig": upstream_signature(KEY, "ab12", 50)}
     echo.update(change.pop("echo", {}))
@@ -133,7 +133,7 @@ def test_made_up_database_answers_fail(answer, expected):
 def test_an_io_answer_without_the_runners_proof_fails():
     assert check_answer("db_sync", {"ms": 50}, 200, db_answer(), 0.058) == [
         "no proof to check the answer against"]
-    from runner.check import Proof
+    from runner.measure.check import Proof
     keyless = Proof(SENT, SENT + 0.06)
     assert "no upstream key" in " ".join(
         check_answer("upstream_async", {"ms": 50}, 200, upstream_answer(), 0.058, keyless))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from runner.errors import BenchError
-from runner.suite import parse_suite
+from runner.config.suite import parse_suite
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_RUN = REPO / "tests" / "fixtures" / "results" / "demo" / "20261123T190000Z"
@@ -239,8 +239,8 @@ def listening(pid: int) -> set[tuple[str, int]]:
 
 
 def servers_of_every_impl():
-    from runner.manifest import load_impls
-    from runner.suite import parse_suite, plan_cases
+    from runner.config.manifest import load_impls
+    from runner.config.suite import parse_suite, plan_cases
     impls = load_impls(REPO / "impls")
     targets = "".join(f"  - {{impl: {i.name}, servers: [{', '.join(i.manifest.servers)}]}}\n"
                       for i in impls.values())
@@ -253,7 +253,7 @@ def servers_of_every_impl():
 @pytest.mark.slow
 def test_servers_bind_loopback_only(tmp_path):
     """Every real server, started as a measurement starts it, listens on loopback only."""
-    from runner.bench import check_tools, checked_server, run_setup
+    from runner.measure.bench import check_tools, checked_server, run_setup
     impls, cases = servers_of_every_impl()
     check_tools(list(impls.values()))
     for impl in impls.values():

@@ -1,4 +1,4 @@
-"""`runner.compare`: exact verdicts on hand-made runs, the rendered text, and run folders.
+"""`runner.report.compare`: exact verdicts on hand-made runs, the rendered text, and run folders.
 
 Run folders are built in a tmp dir from the synthetic run in tests/fixtures/results/demo/
 by copying it and editing numbers.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.compare import (RULE, compare_rows, render_compare, run_compare,
+from runner.report.compare import (RULE, compare_rows, render_compare, run_compare,
                             summary_line)
 from runner.errors import BenchError
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from runner.bench import check_tools, run_setup, verify_case
-from runner.kinds import KINDS
-from runner.manifest import load_impls
-from runner.procs import OWNED
-from runner.services import ServiceHost
-from runner.suite import parse_suite, plan_cases
+from runner.measure.bench import check_tools, run_setup, verify_case
+from runner.config.kinds import KINDS
+from runner.config.manifest import load_impls
+from runner.measure.procs import OWNED
+from runner.measure.services import ServiceHost
+from runner.config.suite import parse_suite, plan_cases
 
 REPO = Path(__file__).resolve().parent.parent
 IMPLS = load_impls(REPO / "impls")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.results import validate_case
+from runner.store.results import validate_case
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def test_quick_suite_through_just(tmp_path):
         assert only["wrk"]["requests"] > 0 and only["disagreements"] == []
         assert only["resources"]["server_cpu_s"] >= 0 and only["resources"]["samples"] > 0
     assert {c["status"] for c in cases.values()} <= {"ok", "na"}
-    # what a run writes fits the stored format (runner/results.py, docs/formats.md)
+    # what a run writes fits the stored format (runner/store/results.py, docs/formats.md)
     assert {case_id: validate_case(c) for case_id, c in cases.items() if validate_case(c)} == {}
     io = [c for c in measured if c["case"].get("services")]
     assert len(io) >= 10 and all(c["runs"][0]["services"] for c in io)

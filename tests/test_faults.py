@@ -150,8 +150,8 @@ def test_port_taken(tmp_path, monkeypatch):
     import socket
 
     from runner import bench
-    from runner.manifest import load_impls
-    from runner.suite import parse_suite, plan_cases
+    from runner.config.manifest import load_impls
+    from runner.config.suite import parse_suite, plan_cases
 
     impls = load_impls(FAKES)
     suite = parse_suite("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"

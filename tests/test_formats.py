@@ -1,5 +1,5 @@
 """The stored format, its models and docs/formats.md agree: every stored result in the
-repository (reference runs and test fixtures) fits the models in runner/results.py, and
+repository (reference runs and test fixtures) fits the models in runner/store/results.py, and
 every field the models name is documented."""
 
 import json
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.results import (FORMAT, StoredRunFile, load_run, parse_case, stored_field_names,
+from runner.store.results import (FORMAT, StoredRunFile, load_run, parse_case, stored_field_names,
                             validate_case)
 
 REPO = Path(__file__).resolve().parent.parent

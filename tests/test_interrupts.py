@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from runner import procs
+from runner.measure import procs
 
 REPO = Path(__file__).resolve().parent.parent
 FAULTY = REPO / "tests" / "fakes" / "impls" / "faulty"

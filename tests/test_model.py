@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from runner.interference import align, summarize_probe
-from runner.model import (Execution, Facts, NoModel, Pool, Server, busy_demand,
+from runner.model.probe import align, summarize_probe
+from runner.model.predict import (Execution, Facts, NoModel, Pool, Server, busy_demand,
                           busy_occupancy, diagnose, interpolate, plan_warnings, predict,
                           steady_state_rps, unsteady)
 from runner.report.measures import load_demand
-from runner.results import StoredRun
+from runner.store.results import StoredRun
 
 POOLS = {"threads-40": Pool(40, "threads"), "threads-6": Pool(6, "threads"),
          "procs-2": Pool(2, "processes"), "workers-2": Pool(2, "threads")}
@@ -153,11 +153,13 @@ def test_diagnose_names_the_measured_cause():
     assert "machine" not in diagnose(idle, 0.7, {**full, "machine_cores": 1.5})
 
 
-def test_the_model_names_no_kind_framework_or_language():
-    source = Path(__file__).resolve().parent.parent.joinpath("runner", "model.py").read_text()
-    code = re.sub(r'""".*?"""', "", source, flags=re.S)   # docstrings may explain
+@pytest.mark.parametrize("module", sorted(
+    Path(__file__).resolve().parent.parent.joinpath("runner", "model").glob("*.py")),
+    ids=lambda p: p.name)
+def test_the_model_names_no_kind_framework_or_language(module):
+    code = re.sub(r'""".*?"""', "", module.read_text(), flags=re.S)   # docstrings may explain
     code = re.sub(r"#.*", "", code)
-    from runner.kinds import KINDS
+    from runner.config.kinds import KINDS
     names = list(KINDS) + ["python", "fastapi", "flask", "anyio", "asyncio", "gunicorn",
                            "uvicorn", "go", "goroutine", "gomaxprocs", "node", "gil"]
     found = [n for n in names if re.search(rf"\b{n}\b", code, re.I)]
@@ -331,7 +333,7 @@ def test_a_pool_the_server_did_not_report_has_no_model():
 
 
 def test_pools_from_info_keep_an_unbounded_connection_pool():
-    from runner.model import pools_from_info, service_cap
+    from runner.model.predict import pools_from_info, service_cap
     pools = pools_from_info({"pools": {"sql": {"size": None, "kind": "connections"},
                                        "threads": {"size": None, "kind": "threads"}}})
     assert pools == {"sql": Pool(None, "connections")}

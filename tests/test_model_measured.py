@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from runner.report import measures
-from runner.results import as_case
+from runner.store.results import as_case
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -107,7 +107,7 @@ def test_a_new_declaration_is_modelled_from_its_folder(tmp_path):
                                          "pool_title": "a pool of three threads",
                                          "lock": "process"}
     data = as_case(data)
-    runs = measures.measured_runs(data)
+    runs = data.measured_runs()
     row = measures.model_columns(data, runs)
     # 3 requests in service at once, 0.2 s each: 15 per second, whatever the 10 connections;
     # a request's time is the lower of one alone and its place held under a queue

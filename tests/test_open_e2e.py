@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.report import openload
-from runner.results import as_case
+from runner.store.results import as_case
 
 REPO = Path(__file__).resolve().parent.parent
 FAKES = REPO / "tests" / "fakes" / "impls"

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from runner.check import check_answer
-from runner.model import open_latency
-from runner.openbench import offered_rates, saturated
-from runner.openparse import LATE_S, OpenParseError, read_results, summarize
+from runner.measure.check import check_answer
+from runner.model.predict import open_latency
+from runner.measure.openbench import offered_rates
+from runner.model.predict import saturated
+from runner.measure.openparse import LATE_S, OpenParseError, read_results, summarize
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "vegeta"
 

@@ -24,7 +24,7 @@ from runner.report import cells as report_cells
 from runner.report import html as html_report
 from runner.report import markdown as markdown_report
 from runner.report.table import build_rows
-from runner.results import StoredRunFile, as_case, as_run
+from runner.store.results import StoredRunFile, as_case, as_run
 
 HERE = Path(__file__).parent
 RUN_DIR = HERE / "fixtures" / "results" / "demo" / "20261123T190000Z"
@@ -329,7 +329,7 @@ def test_load_sections_have_three_tables_and_only_measured_rows_after_the_first(
 def test_interference_summary_row(model_stored):
     rows = _rows(model_stored)
     large = rows[("probe", "python-fastapi", "json_large")]
-    # medians over two repeats of runner.interference.summarize_probe
+    # medians over two repeats of runner.model.probe.summarize_probe
     assert (large["probe_before_rps"], large["probe_during_min_rps"],
             large["probe_during_mean_rps"], large["probe_after_rps"],
             large["probe_longest_wait_s"]) == (945.0, 0.0, 178.0, 935.0, 3.0)
@@ -849,7 +849,7 @@ def test_two_endpoints_said_the_same_way_are_told_apart_by_their_kind(stored):
 def test_the_runner_reads_its_repeats_as_the_reports_do():
     # bench's early stop reads the repeats it just wrote through the same records and the
     # same steady rate as the reports
-    from runner.bench import agreeing_repeats
+    from runner.measure.bench import agreeing_repeats
     data = json.loads((RUN_DIR / "sleep__python-fastapi__uvicorn__async_sleep.json").read_text())
     first, second = data["runs"][:2]
     assert agreeing_repeats([first, second], 0.01) == ("the first two repeats agree within "

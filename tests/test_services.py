@@ -15,12 +15,12 @@ from urllib.request import urlopen
 import psutil
 import pytest
 
-from runner import bench
-from runner.check import upstream_signature
-from runner.manifest import load_impls
-from runner.procs import OWNED
-from runner.services import ServiceHost, parse_backends
-from runner.suite import parse_suite, plan_cases
+from runner.measure import bench
+from runner.measure.check import upstream_signature
+from runner.config.manifest import load_impls
+from runner.measure.procs import OWNED
+from runner.measure.services import ServiceHost, parse_backends
+from runner.config.suite import parse_suite, plan_cases
 
 from test_interrupts import REPO, impls_in, start_bench, wait_none_left, wrk_writing
 
@@ -151,7 +151,7 @@ def test_an_interrupted_or_killed_run_leaves_no_service(tmp_path, how):
     assert wait_no_service(before) == []
     assert wait_none_left(tmp_path) == []
     if how == "SIGKILL":   # its database folder stays until a later run prepares one
-        from runner.services import FOLDER_PREFIX, remove_left_over
+        from runner.measure.services import FOLDER_PREFIX, remove_left_over
         dead = str(proc.pid)
         assert [f for f in remove_left_over() if f.name.startswith(FOLDER_PREFIX + dead + "-")]
 

@@ -8,9 +8,9 @@ from hypothesis import given, settings, strategies as st
 
 from runner.__main__ import main
 from runner.errors import BenchError
-from runner.manifest import load_impls
-from runner.suite import parse_duration, parse_suite, plan_cases
-from runner.yamlfile import MAX_DEPTH, MAX_NODES, MAX_STRING, load_yaml, parse_yaml
+from runner.config.manifest import load_impls
+from runner.config.suite import parse_duration, parse_suite, plan_cases
+from runner.config.yamlfile import MAX_DEPTH, MAX_NODES, MAX_STRING, load_yaml, parse_yaml
 
 GOOD = """\
 wrk: {threads: 2, connections: 10, duration: 2s, timeout: 10s}

@@ -1,4 +1,4 @@
-"""runner.wrkparse against real wrk outputs (tests/fixtures/wrk, made by capture.py).
+"""runner.measure.wrkparse against real wrk outputs (tests/fixtures/wrk, made by capture.py).
 
 Every expected number below was read off the fixture by eye and converted by hand, so a
 parser that misreads a unit cannot also write its own expectations. No process starts.
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.wrk import WrkMissing, run_wrk, wrk_argv
-from runner.wrkparse import (
+from runner.measure.wrk import WrkMissing, run_wrk, wrk_argv
+from runner.measure.wrkparse import (
     WrkParseError,
     compare_text_json,
     parse_bytes,
@@ -466,7 +466,7 @@ def test_wrk_argv_is_the_fixed_command_line():
                     duration_s=15, timeout_s=100.0)
     assert argv[:11] == ["wrk", "-t", "4", "-c", "100", "-d", "15s", "--timeout", "100s",
                          "--latency", "-s"]
-    assert argv[11].endswith("runner/wrk_report.lua") and Path(argv[11]).is_file()
+    assert argv[11].endswith("runner/measure/wrk_report.lua") and Path(argv[11]).is_file()
     assert argv[12] == "http://127.0.0.1:8000/hello"
 
 

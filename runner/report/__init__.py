@@ -2,7 +2,7 @@
 
 `render_all` is pure (stored records in, file contents out): it builds the run's one
 `view.Report` and hands it to the Markdown, HTML and chart renderers. `write_reports` is
-the only function here that touches the disk; runner/results.py reads the run folder
+the only function here that touches the disk; runner/store/results.py reads the run folder
 (`reports/raw/<suite>/<run_id>/`, run.json and one file per case, docs/formats.md).
 Nothing heavy is imported here: charts import matplotlib only to draw a chart whose input
 changed, and only `table.build_rows` imports pandas.
@@ -11,7 +11,7 @@ changed, and only `table.build_rows` imports pandas.
 from collections.abc import Callable
 from pathlib import Path
 
-from ..results import StoredCase, StoredRunFile, latest_run_dir, load_run  # noqa: F401
+from ..store.results import StoredCase, StoredRunFile, latest_run_dir, load_run  # noqa: F401
 from . import charts, html, markdown, readme, view
 
 

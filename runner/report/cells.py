@@ -49,19 +49,19 @@ class Table:
     kind: str = "detail"                            # verdict or detail
 
 
-def _columns(*names: str) -> list[Column]:
+def header(*names: str) -> list[Column]:
     # a header ending in "*" is text (left-aligned), the others are numbers
     return [Column(n.rstrip("*"), False) if n.endswith("*") else Column(n, True) for n in names]
 
 
 IDENTITY = ("impl*", "server*", "endpoint*")
-THROUGHPUT = _columns(*IDENTITY, "req/s (incl. ramp)", "min–max (req/s)", "CV", "good req/s",
+THROUGHPUT = header(*IDENTITY, "req/s (incl. ramp)", "min–max (req/s)", "CV", "good req/s",
                       "steady (req/s)", "ceiling (req/s)", "efficiency", "expected latency",
                       "bottleneck*", "notes*")
 LATENCY_KEYS = ("avg", "p50", "p75", "p90", "p99", "max")
-RESOURCES = _columns(*IDENTITY, "server CPU (s)", "req per CPU-s", "peak RSS", "processes",
+RESOURCES = header(*IDENTITY, "server CPU (s)", "req per CPU-s", "peak RSS", "processes",
                      "threads", "wrk cores")
-PROBE = _columns(*IDENTITY[:2], "heavy endpoint*", "heavy req/s (incl. ramp)",
+PROBE = header(*IDENTITY[:2], "heavy endpoint*", "heavy req/s (incl. ramp)",
                  "probe req/s before", "lowest probe req/s during", "mean probe req/s during",
                  "probe req/s after", "longest probe wait", "notes*")
 
@@ -213,7 +213,7 @@ def verdict_table(rows: list[dict], first_session: int | None) -> Table:
     rates = [headline_rps(r)[0] for r in shown if measured(r)]
     best = max((r for r in rates if r), default=None)
     unit = seconds_unit([r[f"lat_{k}"] for r in shown for k in ("p50", "p99")])
-    columns = _columns("endpoint*", "server*", "steady (req/s)", "model allows (req/s)",
+    columns = header("endpoint*", "server*", "steady (req/s)", "model allows (req/s)",
                        "why*", f"p50 ({unit[0]})", f"p99 ({unit[0]})", "of best")
     out = []
     for row in shown:
@@ -265,7 +265,7 @@ def probe_verdict_table(rows: list[dict], first_session: int | None) -> Table:
     shown = [r for r in rows if served(r)]
     waits = [r["probe_longest_wait_s"] for r in shown]
     unit = seconds_unit(waits)
-    columns = _columns("heavy endpoint*", "server*", "probe before (req/s)",
+    columns = header("heavy endpoint*", "server*", "probe before (req/s)",
                        "probe lowest during (req/s)", f"longest probe wait ({unit[0]})",
                        "heavy (req/s, incl. ramp)", "verdict*")
     out = []
@@ -377,7 +377,7 @@ def _errors(row) -> Cell:
 def latency_table(rows: list[dict]) -> Table:
     done = [r for r in rows if measured(r)]
     unit = seconds_unit([r[f"lat_{k}"] for r in done for k in LATENCY_KEYS])
-    columns = _columns(*IDENTITY, *(f"{k} ({unit[0]})" for k in LATENCY_KEYS), "errors")
+    columns = header(*IDENTITY, *(f"{k} ({unit[0]})" for k in LATENCY_KEYS), "errors")
     out = []
     for row in done:
         cells = _identity(row) + [_value(format_in(row[f"lat_{k}"], unit), row[f"lat_{k}"])
@@ -438,7 +438,7 @@ def open_measured(row) -> bool:
 def open_verdict_table(rows: list[dict], first_session: int | None) -> Table:
     """An open scenario's answer: where each configuration falls over, beside the model."""
     shown = [r for r in rows if served(r)]
-    columns = _columns("endpoint*", "server*", "capacity, model (req/s)", "knee (req/s)",
+    columns = header("endpoint*", "server*", "capacity, model (req/s)", "knee (req/s)",
                        "knee / model", "why*", "verdict*")
     out = []
     for row in shown:
@@ -464,7 +464,7 @@ def open_verdict_table(rows: list[dict], first_session: int | None) -> Table:
     return fold_common(drop_empty(Table("Verdict", columns, out, kind="verdict"), keep=2), "why")
 
 
-OPEN_POINTS = _columns("endpoint*", "server*", "offered (req/s)", "sent (req/s)", "answered",
+OPEN_POINTS = header("endpoint*", "server*", "offered (req/s)", "sent (req/s)", "answered",
                        "errors*", "p50", "p90", "p99", "max", "model p50", "model max",
                        "in flight at end", "most in flight", "server CPU (s)", "peak RSS",
                        "services (cores)")
@@ -565,7 +565,7 @@ def fixes_table(rows: list[dict]) -> Table | None:
     if not pairs:
         return None
     unit = seconds_unit([x["lat_p99"] for pair in pairs for x in pair])
-    columns = _columns("endpoint*", "change*", "steady req/s", f"p99 ({unit[0]})",
+    columns = header("endpoint*", "change*", "steady req/s", f"p99 ({unit[0]})",
                        "peak memory (MiB)", "threads / processes", "model allows (req/s)",
                        "what it did*")
     out = []

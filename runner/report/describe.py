@@ -1,7 +1,7 @@
 """Words for a stored case, derived from what was recorded, never from fixed text:
 the server as it ran (from its argv), the endpoint as a developer says it (case.label),
 where each result came from (commit, time, resumed or not) and whether wrk's two reports
-of a run agreed. Pure functions over stored records (runner/results.py, docs/formats.md).
+of a run agreed. Pure functions over stored records (runner/store/results.py, docs/formats.md).
 """
 
 import re
@@ -9,7 +9,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ..results import StoredCase, StoredRunFile
+from ..store.results import StoredCase, StoredRunFile
 
 # argv flags whose values say how a server runs requests concurrently (the long and the
 # short spelling of the common servers' options; anything else is shown in the argv only)

@@ -6,7 +6,7 @@ per session, not one line here. No absolute path of the measuring machine is sho
 import shlex
 from dataclasses import dataclass
 
-from ..results import StoredCase, StoredRunFile
+from ..store.results import StoredCase, StoredRunFile
 from .describe import portable
 
 # shown in this order, when recorded

@@ -1,19 +1,19 @@
 """Numbers derived from one stored case: service time, the model, steady state, goodput,
 resource use and the interference probe.
 
-Pure functions over a stored case (runner/results.py, docs/formats.md); table.py puts
+Pure functions over a stored case (runner/store/results.py, docs/formats.md); table.py puts
 what they return into its row. Values are in base units (seconds, req/s, bytes, counts), or None
 where the stored data cannot give them, with the reason in words where a reader needs it.
 """
 
 from dataclasses import replace
 
-from ..interference import align, summarize_probe
-from ..kinds import MODELLED
-from ..model import (BUSY_CORES, Execution, Facts, NoModel, Prediction, Server, busy_demand,
+from ..model.probe import align, summarize_probe
+from ..config.kinds import MODELLED
+from ..model.predict import (BUSY_CORES, Execution, Facts, NoModel, Prediction, Server, busy_demand,
                      busy_occupancy, diagnose, interpolate, pools_from_info, predict,
                      service_cap, steady_bounds, steady_state_rps, steady_window, unsteady)
-from ..results import StoredCase, StoredRun, StoredWrk
+from ..store.results import StoredCase, StoredRun, StoredWrk
 from ..stats import median_or_none
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -31,27 +31,8 @@ PROBE_KEYS = ("before_rps", "during_min_rps", "during_mean_rps", "after_rps",
               "longest_wait_s")
 
 
-def measured_runs(data: StoredCase) -> list[StoredRun]:
-    """The runs that produced a wrk result, in stored order."""
-    return [run for run in data.runs if run.wrk and run.wrk.rps is not None]
-
-
-def _calibration(run: StoredRun) -> dict:
-    found = run.calibration
-    return found if found and not found.get("error") else {}
-
-
-def service_time(run: StoredRun) -> float | None:
-    """One request alone on the fresh server: the lower of the calibration's median and the
-    conformance requests' (`check.service_s`, or the older `latency_s`). Both are requests
-    alone; a core that idles between them can run the next one slower, never faster."""
-    checked = run.check.service_s if run.check.service_s is not None else run.check.latency_s
-    found = [v for v in (_calibration(run).get("service_s"), checked) if v]
-    return min(found) if found else None
-
-
 def calibrated(runs: list[StoredRun]) -> bool:
-    return any(_calibration(run) for run in runs)
+    return any(run.calibrated() for run in runs)
 
 
 def declared(data: StoredCase) -> tuple[Execution, Server] | None:
@@ -81,7 +62,7 @@ def occupancy(data: StoredCase, runs: list[StoredRun]) -> float | None:
     if not found:
         return None
     facts = _facts(data, runs, None)
-    return median_or_none([busy_occupancy(_calibration(run), *found, facts) for run in runs])
+    return median_or_none([busy_occupancy(run.calibrated(), *found, facts) for run in runs])
 
 
 def cores_of(data: StoredCase) -> int | None:
@@ -167,7 +148,7 @@ def demands(data: StoredCase, runs: list[StoredRun]) -> tuple[float | None, floa
     """(CPU seconds a request cost in calibration, and in the load's steady seconds), each
     the median of runs."""
     return (cpu_demand(data, runs),
-            median_or_none([load_demand(run, service_time(run)) for run in runs]))
+            median_or_none([load_demand(run, run.service_time()) for run in runs]))
 
 
 def prediction(data: StoredCase, service_s: float | None,
@@ -179,7 +160,7 @@ def prediction(data: StoredCase, service_s: float | None,
     Calibration), so a cost calibrated before the load would judge the load by another
     machine."""
     kind = data.case.kind
-    runs = measured_runs(data) if runs is None else runs
+    runs = data.measured_runs() if runs is None else runs
     if kind not in MODELLED:
         return None, NO_MODEL.get(kind, f"no model for {kind}")
     if not declared(data):
@@ -265,7 +246,7 @@ def goodput(wrk: StoredWrk) -> float | None:
 
 def model_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
     """Service time, steady state, ceiling, expected latency, efficiency and bottleneck."""
-    service_s = median_or_none([service_time(run) for run in runs])
+    service_s = median_or_none([run.service_time() for run in runs])
     steady = median_or_none([steady_state_rps(run.wrk.per_second, service_s)
                              for run in runs])
     found, bottleneck = prediction(data, service_s, runs)
@@ -273,8 +254,8 @@ def model_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
     # the machine's speed drifts between repeats more than within one
     paired = []
     for run in runs:
-        alone = prediction(data, service_time(run), [run])[0]
-        rate = steady_state_rps(run.wrk.per_second, service_time(run))
+        alone = prediction(data, run.service_time(), [run])[0]
+        rate = steady_state_rps(run.wrk.per_second, run.service_time())
         if alone and rate is not None:
             paired.append((alone.ceiling_rps, rate / alone.ceiling_rps))
     ceiling = median_or_none([c for c, _ in paired]) if paired else (

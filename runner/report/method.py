@@ -3,7 +3,7 @@ limits the model uses come from, with a plain URL to the official documentation 
 
 from dataclasses import dataclass
 
-from ..model import MIN_ROUNDS
+from ..model.predict import MIN_ROUNDS
 from ..stats import CV_LIMIT
 from .measures import EFFICIENCY_BAND, WRK_SATURATION
 from ..units import format_seconds
@@ -99,7 +99,7 @@ COLUMNS = Part("The columns", [
     "steady req/s is the rate once the run is under way: the mean of wrk's completions per "
     "second (counted by the suite's Lua script) leaving out the first 1 + ⌊s⌋ seconds, "
     "before the first answers of a request taking s seconds can arrive, and the last "
-    "second, which is partial (runner.model.steady_state_rps). It needs two full seconds "
+    "second, which is partial (runner.model.predict.steady_state_rps). It needs two full seconds "
     "in between; a shorter run shows —.",
     "good req/s (goodput) is (completed requests − non-2xx answers − timeouts) / duration "
     "for each repeat, median over repeats; it exists only when some error counter is not "
@@ -236,7 +236,7 @@ LIMITS = Part("Where the limits come from", [
 RESOURCES = Part("Resource use and the load generator", [
     "While wrk runs, a sampler reads with psutil, every 0.25 s, the CPU time and resident "
     "memory of the server's whole process tree (worker and pool processes included) and "
-    "the CPU time of wrk itself (runner/sampling.py). server CPU is the CPU seconds the "
+    "the CPU time of wrk itself (runner/measure/sampling.py). server CPU is the CPU seconds the "
     "tree used during the run and req per CPU-s the completed requests divided by it "
     "(medians over repeats); peak RSS is the largest summed RSS of the tree in one sample "
     "(median over repeats); processes and threads are the most seen at once (maximum over "
@@ -255,7 +255,7 @@ INTERFERENCE = Part("Interference scenarios", [
     "endpoint, with the scenario's wrk settings) a few seconds later; the probe goes on "
     "for a few seconds after it. Both wrk runs record completions per wall-clock second "
     "with the epoch second of their first bucket, so the two timelines line up on the "
-    "clock (runner/interference.py).",
+    "clock (runner/model/probe.py).",
     "With one connection in a closed loop, a second with k probe completions had a mean "
     "probe wait of about 1/k s, and a second with none means the probe waited the whole "
     "second. The table shows the heavy load's req/s and, as medians over repeats, the "

@@ -3,12 +3,11 @@ measured percentiles beside the model's prediction, and the knee against the cap
 
 The knee is the highest offered rate whose p99 stays within the suite's `knee` times the
 service time, every lower rate included; the model's knee is its capacity. Pure functions
-over a stored case (runner/results.py, docs/formats.md).
+over a stored case (runner/store/results.py, docs/formats.md).
 """
 
-from ..model import open_latency
-from ..openbench import saturated
-from ..results import StoredCase, StoredRun
+from ..model.predict import open_latency, saturated
+from ..store.results import StoredCase, StoredRun
 
 # a knee within this band of the capacity agrees with the model (the rates are a grid:
 # with fractions 0.8, 0.95, 1.1 of the capacity a right model puts the knee at 0.95)

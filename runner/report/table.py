@@ -1,4 +1,4 @@
-"""Stored cases (runner/results.py) -> one table of numbers, the single source every report
+"""Stored cases (runner/store/results.py) -> one table of numbers, the single source every report
 format and `compare` read.
 
 Each row is one case file: its identity and status, the number of measured repeats (runs
@@ -12,9 +12,9 @@ where the parsed text output lacks the minimum and the percentiles above p99.
 
 import re
 
-from ..kinds import KINDS
-from ..model import steady_state_rps
-from ..results import StoredCase, StoredRunFile, as_case
+from ..config.kinds import KINDS
+from ..model.predict import steady_state_rps
+from ..store.results import StoredCase, StoredRunFile, as_case
 from ..stats import median_or_none, summarize
 from . import describe, measures, openload
 
@@ -52,7 +52,7 @@ def format_params(params: dict | None) -> str:
 def compute_row(data: StoredCase) -> dict:
     """One stored case -> one row of COLUMNS."""
     case = data.case
-    runs = measures.measured_runs(data)
+    runs = data.measured_runs()
     measured = [run.wrk for run in runs]
     rps = summarize([w.rps for w in measured])
     row = {
@@ -101,7 +101,7 @@ def _natural(text: str | None) -> tuple:
 
 
 def _kind_order(kind: str | None) -> tuple:
-    # kinds in the contract's order (runner.kinds), unknown ones after, by name
+    # kinds in the contract's order (runner.config.kinds), unknown ones after, by name
     order = list(KINDS)
     return (order.index(kind), "") if kind in order else (len(order), kind or "")
 

@@ -1,6 +1,6 @@
 """What a reader sees, decided once for every format: sections, tables, charts, method.
 
-`build` makes one `Report` from a stored run (runner/results.py's records): its rows
+`build` makes one `Report` from a stored run (runner/store/results.py's records): its rows
 (table.py), sections, provenance, environment and method. Markdown, HTML, the charts and
 the README's summary are all rendered from that one object, so they never disagree and
 nothing is computed twice. Each cell carries its display text and the raw base-unit value
@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import BenchError
-from ..results import StoredCase, StoredRunFile, StoredService, as_case, as_run
-from ..suite import parse_suite
+from ..store.results import StoredCase, StoredRunFile, StoredService, as_case, as_run
+from ..config.suite import parse_suite
 from . import cells, describe
 from .cells import FLAG, Cell, Column, Row, Table  # noqa: F401  (the renderers' vocabulary)
 from .environment import Environment, environment
@@ -355,7 +355,7 @@ def provenance(found: list[describe.Session]) -> tuple[list[str], str | None]:
 
 def provenance_table(cases: list[StoredCase], found: list[describe.Session]) -> Table:
     """Every case with the commit, session and time of its first measured repeat."""
-    columns = cells._columns("case*", "session*", "commit*", "first repeat at*")
+    columns = cells.header("case*", "session*", "commit*", "first repeat at*")
     out = []
     for data in cases:
         index = describe.session_of(data, found)

@@ -1,6 +1,6 @@
 """Stops the runner's process groups when the runner dies without stopping them (SIGKILL).
 
-The runner starts this script once per run (`runner.procs.Owned.session`), in a session of
+The runner starts this script once per run (`runner.measure.procs.Owned.session`), in a session of
 its own so that a Ctrl-C meant for the runner does not reach it, and keeps the write end
 of its stdin. Each line is `+ <pgid> <create time>` for a group the runner started or
 `- <pgid>` for one it stopped. End of file means the runner is gone (the kernel closes

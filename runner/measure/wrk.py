@@ -1,6 +1,6 @@
 """The one place that runs wrk: argv in, wrk's stdout, stderr and JSON report out.
 
-Parsing lives in `runner.wrkparse`; this module only starts the process, bounds the wait
+Parsing lives in `runner.measure.wrkparse`; this module only starts the process, bounds the wait
 and makes sure wrk is gone afterwards. wrk runs in its own session so that one signal
 to its group stops it (and nothing else), whatever interrupted the wait; it is started
 through `procs.OWNED`, so a run's end stops it even if that wait never got to.

@@ -17,7 +17,7 @@ from pathlib import Path
 import pydantic
 import yaml
 
-from .errors import BenchError
+from ..errors import BenchError
 
 Path_ = tuple[str | int, ...]
 

@@ -23,20 +23,19 @@ from . import vegeta
 from .calibrate import DEMAND_S, calibrate
 from .openbench import OpenFailed, measure_open
 from .check import check_answer
-from .kinds import SLEEP_KINDS
+from ..config.kinds import SLEEP_KINDS
 from .env import collect_environment, portable, utc_now
-from .interference import align, summarize_probe
-from .errors import BenchError
-from .manifest import Impl
-from .model import Execution, Server as ModelServer, plan_warnings, steady_state_rps
+from ..model.probe import align, summarize_probe
+from ..errors import BenchError
+from ..config.manifest import Impl
+from ..model.predict import Execution, Server as ModelServer, plan_warnings, steady_state_rps
 from .procs import (ServerFailed, free_port, http_get, log_tail, run_owned, start_server,
                     stop_server, port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
 from .services import ServiceFailed, ServiceHost, Started, upstream_shortfall
-from .report.measures import service_time
-from .results import (FORMAT, RUN_FORMAT, VERSION, StoredRun, case_file, case_slug, read_json,
+from ..store.results import (FORMAT, RUN_FORMAT, VERSION, StoredRun, case_file, case_slug, read_json,
                       write_json)
-from .suite import Case, LoadedSuite, Suite
+from ..config.suite import Case, LoadedSuite, Suite
 from .wrk import run_wrk
 from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
 
@@ -521,7 +520,7 @@ def agreeing_repeats(runs: list[dict], within: float | None) -> str | None:
         return None
     # the repeats as they are stored, read as the reports read them
     stored = [StoredRun.model_validate(run) for run in runs]
-    rates = [steady_state_rps(run.wrk.per_second, service_time(run)) or run.wrk.rps
+    rates = [steady_state_rps(run.wrk.per_second, run.service_time()) or run.wrk.rps
              for run in stored]
     low, high = sorted(rates)
     if high > 0 and (high - low) / high <= within:

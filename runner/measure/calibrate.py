@@ -20,7 +20,7 @@ import time
 
 import psutil
 
-from .model import BUSY_CORES
+from ..model.predict import BUSY_CORES
 from .sampling import TreeSampler, cpu_seconds
 from .wrk import run_wrk
 from .wrkparse import WrkParseError, parse_wrk_json

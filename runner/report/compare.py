@@ -4,7 +4,7 @@
 out): each run is read into its one report (`runner.report.view.build`), the same object
 the Markdown and HTML reports are rendered from, and its numbers are formatted by the
 reports' own units.py. `run_compare` is the thin effect that reads two run folders with
-`runner.results.load_run`. Rows are matched by case id; run A is the baseline and every
+`runner.store.results.load_run`. Rows are matched by case id; run A is the baseline and every
 change is B relative to A.
 
 Which rate: the steady-state rate of each repeat (the reports' headline: completions per
@@ -23,12 +23,12 @@ point, so noise would always look real): such a row gets no verdict, "no spread"
 import sys
 from pathlib import Path
 
-from .errors import BenchError
-from .report import markdown, view
-from .report.cells import Cell, Row, Table, _columns
-from .units import MISSING, format_percent, format_rps, format_seconds, is_missing
-from .results import StoredRunFile, load_run
-from .stats import summarize
+from ..errors import BenchError
+from . import markdown, view
+from .cells import Cell, Row, Table, header
+from ..units import MISSING, format_percent, format_rps, format_seconds, is_missing
+from ..store.results import StoredRunFile, load_run
+from ..stats import summarize
 
 # fewer repeats than this on either side and a row has no range to compare
 MIN_REPEATS = 2
@@ -160,7 +160,7 @@ def summary_line(rows: list[dict]) -> str:
 
 def compare_table(rows: list[dict]) -> Table:
     """The comparison as a report table, every number formatted as the reports format it."""
-    columns = _columns("case*", "status A/B*", "repeats A/B", "rate*", "req/s A", "req/s B",
+    columns = header("case*", "status A/B*", "repeats A/B", "rate*", "req/s A", "req/s B",
                        "req/s change", "req/s verdict*", "p99 A", "p99 B", "p99 change",
                        "p99 verdict*")
     out = []
@@ -211,9 +211,9 @@ def run_compare(a: Path, b: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m runner.compare RUN_DIR_A RUN_DIR_B`: print the comparison."""
+    """`python -m runner.report.compare RUN_DIR_A RUN_DIR_B`: print the comparison."""
     if len(argv) != 2:
-        print("usage: python -m runner.compare RUN_DIR_A RUN_DIR_B", file=sys.stderr)
+        print("usage: python -m runner.report.compare RUN_DIR_A RUN_DIR_B", file=sys.stderr)
         return 2
     try:
         print(run_compare(Path(argv[0]), Path(argv[1])), end="")

@@ -7,7 +7,7 @@ signalled, by their own group id.
 Every process the runner starts (servers, wrk, setup steps) goes through `OWNED.spawn`,
 which records its group before an interrupt can be handled; `OWNED.session()` is the
 scope of a run and stops whatever is still recorded on every way out. A watchdog process
-(runner/watchdog.py) does the same if the runner is killed outright, and a record file
+(runner/measure/watchdog.py) does the same if the runner is killed outright, and a record file
 per run lets the next run stop what both left behind (`stop_left_over`).
 """
 

@@ -1,7 +1,7 @@
 """Turn wrk's two outputs into one result shape, in base units, and check they agree.
 
 wrk prints its results as text for people ("3.51ms", "5.05MB", "11.41k"), rounded to two
-decimals in a unit it picks by magnitude; runner/wrk_report.lua writes the same run's
+decimals in a unit it picks by magnitude; runner/measure/wrk_report.lua writes the same run's
 numbers exactly, as JSON, with what the text leaves out (min, p99.9, p99.99, completions
 per second). The runner keeps both: the JSON is what it computes with, the text is what
 a reader sees. Parsing both and comparing them (`compare_text_json`) catches a parser, a
@@ -188,7 +188,7 @@ def parse_wrk_text(text: str) -> dict:
 # ----------------------------------------------------------------------------- json
 
 def parse_wrk_json(text: str) -> dict:
-    """The report of runner/wrk_report.lua -> the result dict."""
+    """The report of runner/measure/wrk_report.lua -> the result dict."""
     if not isinstance(text, (str, bytes, bytearray)):
         raise WrkParseError(f"expected the Lua report as text, not {type(text).__name__}")
     try:

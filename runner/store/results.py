@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import BenchError
+from ..errors import BenchError
 
 FORMAT = "concbench.case"
 RUN_FORMAT = "concbench.run"
@@ -156,7 +156,7 @@ class StoredCapacity(_Stored):
 
 
 class StoredWrk(_Stored):
-    """One load's figures from wrk's Lua report (runner.wrkparse.parse_wrk_json)."""
+    """One load's figures from wrk's Lua report (runner.measure.wrkparse.parse_wrk_json)."""
     requests: int | None = None
     duration_s: float | None = None
     bytes: int | None = None
@@ -174,17 +174,32 @@ class StoredRun(_Stored):
     wrk_argv: list[str] | None = None
     check: StoredCheck
     timing: StoredTiming | None = None  # older results lack it
-    calibration: dict | None = None     # runner.calibrate
+    calibration: dict | None = None     # runner.measure.calibrate
     wrk: StoredWrk | None = None
-    text: dict | None = None            # runner.wrkparse.parse_wrk_text
+    text: dict | None = None            # runner.measure.wrkparse.parse_wrk_text
     text_raw: str | None = None
     disagreements: list[str] | None = None   # None: text and Lua were not compared
     resources: StoredResources | None = None
     services: dict[str, StoredService] = {}
     probe: dict | None = None           # interference: the probe's wrk_argv, wrk, text, ...
-    timeline: dict | None = None        # interference: runner.interference.align
+    timeline: dict | None = None        # interference: runner.model.probe.align
     capacity: StoredCapacity | None = None   # open: the modelled capacity
-    points: list[dict] = []             # open: one per offered rate (runner.openparse)
+    points: list[dict] = []             # open: one per offered rate (runner.measure.openparse)
+
+    def calibrated(self) -> dict:
+        """The calibration's figures, or {} where there is none or it failed."""
+        found = self.calibration
+        return found if found and not found.get("error") else {}
+
+    def service_time(self) -> float | None:
+        """One request alone on the fresh server: the lower of the calibration's median and
+        the conformance requests' (`check.service_s`, or the older `latency_s`). Both are
+        requests alone; a core that idles between them can run the next one slower, never
+        faster."""
+        check = self.check
+        checked = check.service_s if check.service_s is not None else check.latency_s
+        found = [v for v in (self.calibrated().get("service_s"), checked) if v]
+        return min(found) if found else None
 
 
 class StoredCase(_Stored):
@@ -201,7 +216,11 @@ class StoredCase(_Stored):
     stopped_early: str | None = None
     info: dict | None = None            # the server's /info answer
     runs: list[StoredRun]
-    environment: dict[str, Any]         # runner.env.collect_environment
+    environment: dict[str, Any]         # runner.measure.env.collect_environment
+
+    def measured_runs(self) -> list[StoredRun]:
+        """The runs that produced a wrk result, in stored order."""
+        return [run for run in self.runs if run.wrk and run.wrk.rps is not None]
 
 
 class StoredRunFile(_Stored):
@@ -213,7 +232,7 @@ class StoredRunFile(_Stored):
     run_id: str | None = None
     suite_file: str | None = None
     suite_text: str | None = None
-    environment: dict[str, Any] | None = None   # runner.env.collect_environment
+    environment: dict[str, Any] | None = None   # runner.measure.env.collect_environment
     cases: list[str] = []
     started_at: str | None = None
     finished_at: str | None = None

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .kinds import DB_KINDS, JSON_KINDS, SLEEP_KINDS, SUM_KINDS, UPSTREAM_KINDS
+from ..config.kinds import DB_KINDS, JSON_KINDS, SLEEP_KINDS, SUM_KINDS, UPSTREAM_KINDS
 
 ADDRESS_KEYS = {"id"} | {f"str{i}" for i in range(1, 9)}
 ACCOUNT_KEYS = {"id", "address"} | {f"str{i}" for i in range(1, 17)}
@@ -20,7 +20,7 @@ CLIENT_KEYS = {"id", "address", "bank_accounts"} | {f"str{i}" for i in range(1, 
 
 # a sleep answered this much sooner than asked was not a sleep (clock granularity aside)
 SLEEP_TOLERANCE_S = 0.002
-# the rows of the database's table (runner/services.py): id -> md5 of the id's text
+# the rows of the database's table (runner/measure/services.py): id -> md5 of the id's text
 TABLE_ROWS = 1000
 
 

@@ -2,7 +2,7 @@
 --
 -- wrk's text output rounds every number to a few digits and prints no min, no
 -- p99.9 and no per-second completions; this script reports them exactly, in
--- wrk's own units (microseconds, bytes, counts). runner/wrkparse.py reads it.
+-- wrk's own units (microseconds, bytes, counts). runner/measure/wrkparse.py reads it.
 --
 -- wrk runs one Lua state per thread plus a main one: setup() and done() run in
 -- the main state, init() and response() in each thread's. Completions per

@@ -4,7 +4,7 @@ above it; a row's sweep stops after the first rate that saturates it.
 
 A closed loop (wrk) sends a connection's next request only after its answer, so a stalled
 server simply receives fewer requests and its stall goes unmeasured. Here the latency
-counts from each request's intended send time (runner.openparse).
+counts from each request's intended send time (runner.measure.openparse).
 """
 
 import os
@@ -15,12 +15,12 @@ from pathlib import Path
 from .calibrate import calibrate
 from .check import check_answer
 from .env import portable, utc_now
-from .model import (OPEN_CONNECTIONS, Execution, Facts, NoModel, Server, busy_demand,
-                    open_capacity, pools_from_info, service_cap)
+from ..model.predict import (OPEN_CONNECTIONS, Execution, Facts, NoModel, Server, busy_demand,
+                    open_capacity, pools_from_info, saturated, service_cap)
 from .openparse import OpenParseError, read_results, summarize
 from .sampling import TreeSampler
 from .services import Started, upstream_shortfall
-from .suite import Case
+from ..config.suite import Case
 from .vegeta import attack
 
 
@@ -68,17 +68,6 @@ def offered_rates(settings: dict, capacity_rps: float | None) -> tuple[list[floa
     # vegeta paces whole requests per period: a tenth of a request per second is the grain
     rates = sorted({max(0.1, round(f * base, 1)) for f in settings["of_capacity"]})
     return rates, relative
-
-
-# scheduling jitter of a few milliseconds is no saturation, however short the service time
-KNEE_SLACK_S = 0.020
-
-
-def saturated(point: dict, service_s: float, knee: float) -> bool:
-    """p99 beyond `knee` times the service time (plus 20 ms of slack), or most answers lost."""
-    p99 = point["latency_s"]["p99"]
-    return (p99 is None or p99 > knee * service_s + KNEE_SLACK_S
-            or point["ok"] < 0.5 * point["requests"])
 
 
 def measure_open(case: Case, server, info: dict, elapsed: float, settings, logs: Path,

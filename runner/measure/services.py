@@ -2,7 +2,7 @@
 
 Each is prepared once per run (a database cluster in a temporary folder, the upstream's
 binary built) and started fresh for every measurement, on a free loopback port, as an
-owned process group (runner/procs.py): stopped on every way out, by the watchdog if the
+owned process group (runner/measure/procs.py): stopped on every way out, by the watchdog if the
 runner is killed. PostgreSQL refuses to run as root, so as root it runs as the unprivileged
 `postgres` user that Debian's package creates.
 
@@ -33,7 +33,7 @@ from .check import TABLE_ROWS, Proof
 from .procs import OWNED, free_port, http_get, log_tail, run_owned
 from .sampling import cpu_seconds
 
-UPSTREAM_DIR = Path(__file__).resolve().parent.parent / "services" / "upstream"
+UPSTREAM_DIR = Path(__file__).resolve().parents[2] / "services" / "upstream"
 DATABASE = "bench"
 DB_USER = "bench"
 READY_TIMEOUT_S = 30.0

@@ -30,7 +30,7 @@ not a change to this module.
 
 from dataclasses import dataclass, field, replace
 
-from .units import format_seconds
+from ..units import format_seconds
 
 RUNS = ("loop", "loop-blocking", "request", "pool")
 LOCKS = ("process", "none")
@@ -382,6 +382,17 @@ def open_latency(capacity_rps: float, service_s: float, offered_rps: float,
         return service_s, service_s
     growth = (offered_rps - capacity_rps) / capacity_rps
     return service_s + growth * duration_s / 2, service_s + growth * duration_s
+
+
+# scheduling jitter of a few milliseconds is no saturation, however short the service time
+KNEE_SLACK_S = 0.020
+
+
+def saturated(point: dict, service_s: float, knee: float) -> bool:
+    """p99 beyond `knee` times the service time (plus 20 ms of slack), or most answers lost."""
+    p99 = point["latency_s"]["p99"]
+    return (p99 is None or p99 > knee * service_s + KNEE_SLACK_S
+            or point["ok"] < 0.5 * point["requests"])
 
 
 def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> float | None:

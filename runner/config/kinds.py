@@ -29,7 +29,7 @@ SLEEP_KINDS = {"async_sleep", "sync_sleep", "blocking_in_async", "executor_sleep
 SUM_KINDS = {"cpu_sync", "cpu_in_async", "cpu_process"}
 CPU_KINDS = SUM_KINDS | {"fib"}
 JSON_KINDS = {"json_large", "json_large_offloaded"}
-# a call to the upstream service (runner/services.py) and a query to PostgreSQL
+# a call to the upstream service (runner/measure/services.py) and a query to PostgreSQL
 UPSTREAM_KINDS = {"upstream_async", "upstream_sync", "upstream_blocking"}
 DB_KINDS = {"db_async", "db_sync", "db_blocking"}
 # kind -> the service the runner starts for it

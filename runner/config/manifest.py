@@ -10,7 +10,7 @@ from typing import Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import BenchError
+from ..errors import BenchError
 from .kinds import KINDS
 from .yamlfile import load_yaml, raise_validation
 
@@ -26,7 +26,7 @@ Lock = Literal["process", "none"]
 
 
 class Endpoint(_Strict):
-    # where the work runs and what bounds it (runner/model.py, docs/formats.md)
+    # where the work runs and what bounds it (runner/model/predict.py, docs/formats.md)
     runs: Runs
     pool: str | None = None          # with runs: pool, a key of the manifest's `pools`
     via: str | None = None           # the connection pool a request waits in (database, HTTP)

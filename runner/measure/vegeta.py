@@ -1,5 +1,5 @@
 """The one place that runs vegeta, the constant-rate load generator of open scenarios:
-an attack at a fixed rate, then its results encoded as JSON lines for `runner.openparse`.
+an attack at a fixed rate, then its results encoded as JSON lines for `runner.measure.openparse`.
 
 vegeta is installed by `scripts/setup.sh` at a pinned version into `.tools/bin` (`go
 install`); its version is read from the binary's build information. Each process runs in

@@ -15,7 +15,7 @@ import pydantic
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_validator,
                       model_validator)
 
-from .errors import BenchError
+from ..errors import BenchError
 from .kinds import KINDS, SERVICE_OF, endpoint_path
 from .manifest import Impl, execution_of
 from .yamlfile import Path_, format_key, line_of, parse_yaml, raise_validation, read_text
