@@ -22,6 +22,7 @@ from .config.manifest import load_impls
 from .measure.procs import OWNED, stop_left_over
 from .measure.services import ServiceHost
 from .config.suite import load_suite, plan_cases
+from .terms import Status
 
 REPO = Path(__file__).resolve().parents[1]
 SUITES = REPO / "suites"
@@ -82,7 +83,7 @@ def cmd_bench(args) -> int:
         console.print(f"\ninterrupted: every server and wrk stopped; {kept} case files kept "
                       f"in {run_dir}\nresume with: ./just bench {args.suite} --resume")
         return EXIT_INTERRUPTED
-    failed = [r for r in records if r["status"] == "failed"]
+    failed = [r for r in records if r["status"] == Status.FAILED]
     for record in failed:
         console.print(f"FAILED {record['case']['id']}: {record['reason'].splitlines()[0]}")
     if not args.no_report:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..errors import BenchError
 from .kinds import KINDS
 from .yamlfile import load_yaml, raise_validation
+from ..terms import Concurrency, Lock, Runs
 
 PLACEHOLDERS = ("{port}", "{workers}", "{threads}")
 
@@ -21,8 +22,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Runs = Literal["loop", "loop-blocking", "request", "pool"]
-Lock = Literal["process", "none"]
 
 
 class Endpoint(_Strict):
@@ -36,9 +35,9 @@ class Endpoint(_Strict):
 
     @model_validator(mode="after")
     def _pool_named(self) -> "Endpoint":
-        if self.runs == "pool" and not self.pool:
+        if self.runs == Runs.POOL and not self.pool:
             raise ValueError("runs: pool needs `pool`, the name of the pool it runs in")
-        if self.runs != "pool" and self.pool:
+        if self.runs != Runs.POOL and self.pool:
             raise ValueError(f"pool is only for runs: pool (this endpoint runs: {self.runs})")
         return self
 
@@ -54,7 +53,6 @@ def _argv(value: list) -> list[str]:
 
 # how one worker admits requests: an event loop or a thread or task per request admits
 # every connection it holds; `threads` admits that many at once
-Concurrency = Literal["event-loop", "thread-per-request", "threads", "task-per-request"]
 
 
 class Server(_Strict):
@@ -152,7 +150,7 @@ def parse_manifest(data: object, file: str, lines: dict) -> Manifest:
 
 def _check_declarations(manifest: Manifest, file: str, lines: dict) -> None:
     """Each pool named is declared; work on an event loop needs servers that have one."""
-    loops = [name for name, s in manifest.servers.items() if s.concurrency != "event-loop"]
+    loops = [name for name, s in manifest.servers.items() if s.concurrency != Concurrency.EVENT_LOOP]
     named = [(("settings", name, "pool"), setting.pool)
              for name, setting in manifest.settings.items()]
     named += [(("endpoints", kind, key), getattr(endpoint, key))
@@ -164,7 +162,7 @@ def _check_declarations(manifest: Manifest, file: str, lines: dict) -> None:
                              f"(declared: {declared})", file=file, key=".".join(where),
                              line=lines.get(where))
     for kind, endpoint in manifest.endpoints.items():
-        if endpoint.runs in ("loop", "loop-blocking") and loops:
+        if endpoint.runs in (Runs.LOOP, Runs.LOOP_BLOCKING) and loops:
             raise BenchError(f"runs: {endpoint.runs} needs an event loop, but server "
                              f"{loops[0]!r} has concurrency "
                              f"{manifest.servers[loops[0]].concurrency}", file=file,

@@ -19,6 +19,7 @@ from ..errors import BenchError
 from .kinds import KINDS, SERVICE_OF, endpoint_path
 from .manifest import Impl, execution_of
 from .yamlfile import Path_, format_key, line_of, parse_yaml, raise_validation, read_text
+from ..terms import ScenarioType
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -121,7 +122,7 @@ class Scenario(_Strict):
     # load: wrk against each kind; interference: a one-connection probe to `probe` while
     # each kind runs as the heavy load (with `wrk`, for its `duration`) between
     # `before` and `after` seconds of probe alone; open: vegeta at each of `rates`
-    type: Literal["load", "interference", "open"] = "load"
+    type: ScenarioType = ScenarioType.LOAD
     rates: OpenLoad | None = None
     repeats: PositiveInt | None = None     # instead of the suite's, for this scenario
     kinds: list[str] = Field(min_length=1)
@@ -135,11 +136,11 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _interference_keys(self) -> "Scenario":
         extra = [k for k in ("probe", "before", "after") if getattr(self, k) is not None]
-        if self.type != "interference" and extra:
+        if self.type != ScenarioType.INTERFERENCE and extra:
             raise ValueError(f"{extra[0]} is only for scenarios of type interference")
-        if (self.type == "open") != (self.rates is not None):
+        if (self.type == ScenarioType.OPEN) != (self.rates is not None):
             raise ValueError("rates is for scenarios of type open, and they need it")
-        if self.type == "interference":
+        if self.type == ScenarioType.INTERFERENCE:
             probe = self.probe or "hello"
             if probe not in KINDS or KINDS[probe] is not None:
                 raise ValueError(f"probe must be a kind without parameters (hello), got {probe!r}")
@@ -227,7 +228,7 @@ class Case:
     wrk: WrkSettings
     available: bool = True
     reason: str | None = None
-    type: str = "load"
+    type: ScenarioType = ScenarioType.LOAD
     probe: str | None = None         # interference only: the probe's kind
     before_s: float = 0.0
     after_s: float = 0.0
@@ -255,8 +256,8 @@ class Case:
         return endpoint_path(self.probe, {}) if self.probe else None
 
     def record(self) -> dict:
-        extra = {"open": self.open} if self.type == "open" else {}
-        if self.type == "interference":
+        extra = {"open": self.open} if self.type == ScenarioType.OPEN else {}
+        if self.type == ScenarioType.INTERFERENCE:
             extra = {"probe": {"kind": self.probe, "path": self.probe_path},
                      "timing": {"before_s": self.before_s, "during_s": self.wrk.duration,
                                 "after_s": self.after_s}}
@@ -356,15 +357,15 @@ def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[
                         available = endpoint is not None
                         reason = None if available else f"{impl.name} does not serve {kind}"
                         extra = {}   # what the scenario's type adds to its cases
-                        if scenario.type == "interference":
+                        if scenario.type == ScenarioType.INTERFERENCE:
                             probe = scenario.probe or "hello"
-                            extra = {"type": "interference", "probe": probe,
+                            extra = {"type": ScenarioType.INTERFERENCE, "probe": probe,
                                             "before_s": scenario.before or 3.0,
                                             "after_s": scenario.after or 3.0}
                             if probe not in manifest.endpoints and available:
                                 available, reason = False, f"{impl.name} does not serve {probe}"
-                        if scenario.type == "open":
-                            extra = {"type": "open", "open": scenario.rates.model_dump()}
+                        if scenario.type == ScenarioType.OPEN:
+                            extra = {"type": ScenarioType.OPEN, "open": scenario.rates.model_dump()}
                         params = {KINDS[kind]: scenario.params[KINDS[kind]]} if KINDS[kind] else {}
                         case_id = f"{scenario.name}/{impl.name}/{label}/{kind}"
                         if case_id in seen:

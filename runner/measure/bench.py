@@ -38,6 +38,7 @@ from ..store.results import (FORMAT, RUN_FORMAT, VERSION, StoredRun, case_file, 
 from ..config.suite import Case, LoadedSuite, Suite
 from .wrk import run_wrk
 from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
+from ..terms import ScenarioType, Status
 
 # a kind answering faster than this is warmed up with wrk; slower ones are warmed by
 # their conformance request alone (a warm-up load would leave queued work behind)
@@ -86,10 +87,10 @@ def planned_seconds(case: Case, repeats: int, warmup_s: float) -> float:
     if not case.available:
         return 0.0
     check_s = case.params.get("ms", 0) / 1000
-    if case.type == "open":
+    if case.type == ScenarioType.OPEN:
         rates = case.open["of_capacity"] or case.open["per_second"]
         return repeats * (len(rates) * (case.open["duration"] + check_s + 0.5) + 6)
-    if case.type == "interference":
+    if case.type == ScenarioType.INTERFERENCE:
         return repeats * (case.window_s + check_s + 1.5)
     return repeats * (case.wrk.duration + min(warmup_s, 2.0) + check_s + 1.5)
 
@@ -340,7 +341,7 @@ def _measure_once(case: Case, impl: Impl, settings: Suite, logs: Path, slug: str
         clock.append(time.monotonic())
         url = f"http://127.0.0.1:{server.port}{case.path}"
         check_timeout = case.params.get("ms", 0) / 1000 + 60
-        if case.type == "open":
+        if case.type == ScenarioType.OPEN:
             try:
                 opened = measure_open(case, server, info, elapsed, settings, logs, slug, index,
                                       lambda: _checked_request(case, server.port, check_timeout,
@@ -351,7 +352,7 @@ def _measure_once(case: Case, impl: Impl, settings: Suite, logs: Path, slug: str
                     "info": info, "check": {"service_s": elapsed},
                     "timing": {"start_and_check_s": clock[1] - clock[0],
                                "measure_s": time.monotonic() - clock[1]}, **opened}
-        if case.type == "interference":
+        if case.type == ScenarioType.INTERFERENCE:
             with services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
                 heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}", wrk_cpus)
             done = heavy
@@ -457,7 +458,7 @@ def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) 
     return {"format": FORMAT, "version": VERSION, "suite": suite.name, "run_id": run_id,
             "case": case.record(), "wrk": case.wrk.as_record(),
             "pinning": pins.model_dump() if pins else None,
-            "repeats": case.repeats, "status": "running", "reason": None,
+            "repeats": case.repeats, "status": Status.RUNNING, "reason": None,
             "info": None, "runs": [], "environment": environment}
 
 
@@ -467,11 +468,11 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
     record = base_record(suite, run_id, case, environment)
     path = case_file(run_dir, case.id)
     if not case.available:
-        record.update(status="na", reason=case.reason)
+        record.update(status=Status.NA, reason=case.reason)
         write_json(path, record)
         return record
     if setup_error:
-        record.update(status="failed", reason=setup_error)
+        record.update(status=Status.FAILED, reason=setup_error)
         write_json(path, record)
         progress.line(index, f"{case.id}: FAILED ({setup_error.splitlines()[0]})")
         return record
@@ -480,7 +481,7 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
         try:
             run = measure_once(case, impl, suite.suite, run_dir, repeat, host)
         except CaseFailed as exc:
-            record.update(status="failed", reason=str(exc))
+            record.update(status=Status.FAILED, reason=str(exc))
             write_json(path, record)
             progress.advance(planned_seconds(case, repeats - repeat, suite.suite.warmup))
             progress.line(index, f"{case.id}: FAILED ({str(exc).splitlines()[0]})")
@@ -491,11 +492,11 @@ def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: P
                  if repeats > 2 else None)
         if agree:
             record["stopped_early"] = agree
-        record["status"] = "ok" if repeat == repeats - 1 or agree else "running"
+        record["status"] = Status.OK if repeat == repeats - 1 or agree else Status.RUNNING
         write_json(path, record)
         progress.advance(planned_seconds(case, repeats - repeat if agree else 1,
                                          suite.suite.warmup))
-        if case.type == "open":
+        if case.type == ScenarioType.OPEN:
             points = run["points"]
             summary = ", ".join(f"{p['offered_rps']:g}/s: p99 {p['latency_s']['p99'] or 0:.3g} s"
                                 for p in points)
@@ -533,7 +534,7 @@ def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set
     done = set()
     for case in cases:
         old, _ = read_json(case_file(run_dir, case.id))
-        if (isinstance(old, dict) and old.get("status") in ("ok", "na")
+        if (isinstance(old, dict) and old.get("status") in (Status.OK, Status.NA)
                 and old.get("case") == case.record() and old.get("wrk") == case.wrk.as_record()
                 and old.get("repeats") == (case.repeats)
                 and old.get("pinning") == base_record(suite, "", case, {})["pinning"]):
@@ -566,7 +567,7 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
               repo: Path, console, resume: bool = False) -> list[dict]:
     used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
     check_tools(used, pinning=suite.suite.pinning is not None)
-    if any(c.type == "open" and c.available for c in cases) and vegeta.binary() is None:
+    if any(c.type == ScenarioType.OPEN and c.available for c in cases) and vegeta.binary() is None:
         raise BenchError(str(vegeta.VegetaMissing()))
     check_open_files(suite, cases)
     warnings, errors = method_checks(cases, os.cpu_count() or 1)

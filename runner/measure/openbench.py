@@ -22,6 +22,7 @@ from .sampling import TreeSampler
 from .services import Started, upstream_shortfall
 from ..config.suite import Case
 from .vegeta import attack
+from ..terms import Bound
 
 
 class OpenFailed(Exception):
@@ -50,7 +51,7 @@ def capacity(case: Case, info: dict, calibration: dict, cores: int,
         found = open_capacity(execution, server, facts)
     except NoModel as exc:
         return None, f"no model: {exc}"
-    if found.bound == "requests" and found.in_service >= OPEN_CONNECTIONS:
+    if found.bound == Bound.REQUESTS and found.in_service >= OPEN_CONNECTIONS:
         return None, ("none: every request in service at once, and its CPU too small to "
                       "measure a cores bound")
     return found.ceiling_rps, found.bottleneck

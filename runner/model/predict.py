@@ -31,13 +31,12 @@ not a change to this module.
 from dataclasses import dataclass, field, replace
 
 from ..units import format_seconds
+from ..terms import Bound, Concurrency, Lock, Runs
 
-RUNS = ("loop", "loop-blocking", "request", "pool")
-LOCKS = ("process", "none")
-CONCURRENCY = ("event-loop", "thread-per-request", "threads", "task-per-request")
 # a worker of these admits every connection it holds; `threads` admits `threads` at once
-UNBOUNDED = {"event-loop": "its event loop", "thread-per-request": "a thread per request",
-             "task-per-request": "a task per request"}
+UNBOUNDED = {Concurrency.EVENT_LOOP: "its event loop",
+             Concurrency.THREAD_PER_REQUEST: "a thread per request",
+             Concurrency.TASK_PER_REQUEST: "a task per request"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ class Prediction:
     in_service: float       # K: requests in service at once
     parallel: float         # P: cores the work can use at once
     bottleneck: str         # the binding limit, in plain words
-    bound: str              # "requests" (K / s binds) or "cores" (P / d binds)
+    bound: Bound            # requests (K / s binds) or cores (P / d binds)
     runnable_per_process: int = 1   # most requests in service in one process under one lock
 
     @property
@@ -156,20 +155,20 @@ def _per_worker(execution: Execution, server: Server, facts: Facts, held: int) -
     """(requests in service, cores usable) for one worker holding `held` connections."""
     admits = _admits(server)
     admitted = held if admits is None else min(held, admits)
-    if execution.runs == "loop-blocking":
+    if execution.runs == Runs.LOOP_BLOCKING:
         k = min(admitted, 1)
-    elif execution.runs == "pool":
+    elif execution.runs == Runs.POOL:
         k = min(admitted, _pool(execution, facts).size)
-    elif execution.runs in ("loop", "request"):
+    elif execution.runs in (Runs.LOOP, Runs.REQUEST):
         k = admitted
     else:
         raise NoModel(f"unknown execution {execution.runs!r}")
     via = _via(execution, facts)
     if via is not None and via.size is not None:
         k = min(k, via.size)
-    if execution.runs == "pool" and _pool(execution, facts).kind == "processes":
+    if execution.runs == Runs.POOL and _pool(execution, facts).kind == "processes":
         cores = k                       # each pool process is its own process, own lock
-    elif execution.lock == "process" or execution.runs in ("loop", "loop-blocking"):
+    elif execution.lock == "process" or execution.runs in (Runs.LOOP, Runs.LOOP_BLOCKING):
         cores = min(k, 1)               # one lock per process, or the loop's one thread
     else:
         cores = min(k, facts.parallelism or facts.cores)
@@ -188,9 +187,9 @@ def _requests_limit(execution: Execution, server: Server, facts: Facts,
     if admits is not None:
         limits.append((admits, "one request at a time" if admits == 1
                        else _plural(admits, "request thread")))
-    if execution.runs == "loop-blocking":
+    if execution.runs == Runs.LOOP_BLOCKING:
         limits.append((1, "the event loop, blocked by each request: 1 at a time"))
-    if execution.runs == "pool":
+    if execution.runs == Runs.POOL:
         pool = _pool(execution, facts)
         title = execution.pool_title or execution.pool
         limits.append((pool.size, f"{title}: {_plural(pool.size, pool.kind[:-1])}"))
@@ -214,11 +213,11 @@ def _cores_limit(execution: Execution, server: Server, facts: Facts, parallel: f
     if usable >= left:
         return f"cores: {beside}"
     workers = f" x {_plural(server.workers, 'worker')}"
-    if execution.runs == "pool" and _pool(execution, facts).kind == "processes":
+    if execution.runs == Runs.POOL and _pool(execution, facts).kind == "processes":
         return f"cores: {_plural(usable, 'pool process')} busy at once ({beside})"
     if execution.lock == "process":
         return f"one core per process (process-wide lock){workers}"
-    if execution.runs in ("loop", "loop-blocking"):
+    if execution.runs in (Runs.LOOP, Runs.LOOP_BLOCKING):
         return f"one core per event loop{workers}"
     if facts.parallelism:
         return f"cores: the runtime runs {facts.parallelism} threads at once ({beside})"
@@ -253,19 +252,19 @@ def predict(execution: Execution, server: Server, facts: Facts) -> Prediction:
                       f"generator, shared with {facts.service_cpu_title} at "
                       f"{facts.service_cpu_s * 1000:.3g} ms of its CPU a request")
     if by_cores < by_requests:
-        ceiling, bound = by_cores, "cores"
+        ceiling, bound = by_cores, Bound.CORES
         why = shared or _cores_limit(execution, server, facts, parallel, usable)
     else:
-        ceiling, bound = by_requests, "requests"
+        ceiling, bound = by_requests, Bound.REQUESTS
         why = (f"{facts.service_title}: {_plural(in_service, 'connection')}"
                + (f" for all {server.workers} workers" if server.workers > 1 else "")
                if capped else _requests_limit(execution, server, facts, held))
     # threads contend for a process-wide lock; tasks on one thread (an event loop's, a
     # greenlet hub's) hand over only where they wait, and a process pool has a lock each
-    threaded = execution.runs == "pool" or (
-        execution.runs == "request" and server.concurrency in ("thread-per-request", "threads"))
+    threaded = execution.runs == Runs.POOL or (
+        execution.runs == Runs.REQUEST and server.concurrency in ("thread-per-request", "threads"))
     lock_shared = execution.lock == "process" and threaded and not (
-        execution.runs == "pool" and _pool(execution, facts).kind == "processes")
+        execution.runs == Runs.POOL and _pool(execution, facts).kind == "processes")
     runnable = max(k for k, _ in per_worker) if lock_shared else 1
     latency = max(facts.service_s, facts.connections / ceiling)
     return Prediction(ceiling, latency, in_service, parallel, why, bound, runnable)
@@ -476,7 +475,7 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
     # with every place in service busy and no queue before them, a request's time under
     # load is its service time
     queued = prediction.in_service < measured.get("connections", prediction.in_service)
-    if prediction.bound == "cores" and used is not None and prediction.parallel:
+    if prediction.bound == Bound.CORES and used is not None and prediction.parallel:
         share = used / prediction.parallel
         if abs(share - 1) > 0.1:
             fact = (f"the server used {used:.2f} cores of the {prediction.parallel:.2g} "
@@ -497,14 +496,14 @@ def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
                      f"{irq:.2f} of them in interrupts")
     # where a request's time is not its service time, the requests in service were
     # slower (or faster) than one alone
-    if (prediction.bound == "requests" and service and p50 and not queued
+    if (prediction.bound == Bound.REQUESTS and service and p50 and not queued
             and abs(p50 / service - 1) > 0.1 and (p50 < service) == (efficiency > 1)):
         facts.append(f"a request took {format_seconds(p50)} under load against "
                      f"{format_seconds(service)} alone")
     # requests that are all CPU keep their cores busy under a queue; one connection alone,
     # or a few, also leave the server idle while the client turns round
     under, held = measured.get("cpu_per_request_s"), prediction.round_s
-    if (prediction.bound == "requests" and efficiency > 1 and under and used
+    if (prediction.bound == Bound.REQUESTS and efficiency > 1 and under and used
             and under < 0.95 * held and used >= 0.9 * min(prediction.in_service,
                                                           prediction.parallel or 1)):
         facts.append(f"under load the server kept {used:.2f} cores busy at "

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from ..stats import CV_LIMIT
 from ..units import (MISSING, format_count, format_in, format_mib, format_number,
                     format_ratio, format_rps, format_seconds, is_missing, seconds_unit)
+from ..terms import Status
 
 FLAG = "⚠"
 RESUMED = "†"    # marks a row measured by another session than the run's first
@@ -79,11 +80,11 @@ def endpoint(row) -> str:
 
 
 def measured(row) -> bool:
-    return row["status"] != "na" and not is_missing(row["rps_median"])
+    return row["status"] != Status.NA and not is_missing(row["rps_median"])
 
 
 def served(row) -> bool:
-    return row["status"] != "na"
+    return row["status"] != Status.NA
 
 
 def server_name(row) -> str:
@@ -109,16 +110,16 @@ def _flagged(text: str, flag: bool) -> str:
 
 def _not_measured(row, cells: int) -> list[Cell]:
     """The first number cell says why there are no numbers; the rest stay empty."""
-    first = "n/a" if row["status"] == "na" else "failed"
+    first = "n/a" if row["status"] == Status.NA else "failed"
     return [Cell(first, None)] + [Cell("", None)] * (cells - 1)
 
 
 def _notes(row, flags: list[str], remarks: Sequence[str] = ()) -> Cell:
     """Why there are no numbers, the case's own note, flags (marked ⚠), then remarks."""
     notes = [_text(row["note"])]
-    if row["status"] == "failed":
+    if row["status"] == Status.FAILED:
         notes.insert(0, f"failed: {_text(row['reason']) or 'no reason given'}")
-    elif row["status"] == "na":
+    elif row["status"] == Status.NA:
         notes.insert(0, _text(row["reason"]) or "not served")
     text = "; ".join(n for n in notes + [f"{FLAG} {f}" for f in flags] + list(remarks) if n)
     return Cell(text, text)
@@ -190,7 +191,7 @@ def marks(row, first_session: int | None) -> str:
 
 def _why(row) -> str:
     """The model's limit in words, and what to read with care (short)."""
-    if row["status"] == "failed":
+    if row["status"] == Status.FAILED:
         return f"failed: {_text(row['reason']) or 'no reason given'}"
     parts = [_text(row["bottleneck"])]
     if row["wrk_saturated"]:
@@ -292,7 +293,7 @@ def not_served(rows: list[dict]) -> str | None:
     servers: dict[str, set] = {}
     for row in rows:
         servers.setdefault(row["impl"], set()).add(row["server_label"])
-        if row["status"] == "na":
+        if row["status"] == Status.NA:
             by_impl.setdefault(row["impl"], {}).setdefault(row["label"], []).append(
                 row["server_label"])
     if not by_impl:
@@ -432,7 +433,7 @@ def probe_table(rows: list[dict]) -> Table:
 # ---- open scenarios ----
 
 def open_measured(row) -> bool:
-    return row["status"] == "ok" and bool(row.get("open_points"))
+    return row["status"] == Status.OK and bool(row.get("open_points"))
 
 
 def open_verdict_table(rows: list[dict], first_session: int | None) -> Table:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from . import cells, view
 from ..units import format_number, format_seconds, is_missing
+from ..terms import Status
 
 PERCENTILES = ("p50", "p90", "p99")
 MARKERS = {"p50": "o", "p90": "s", "p99": ">"}
@@ -88,7 +89,7 @@ def _per_second_data(rows):
 def _probe_data(rows):
     out = []
     for r in rows:
-        if r["status"] != "ok" or not r["probe_per_second"]:
+        if r["status"] != Status.OK or not r["probe_per_second"]:
             continue
         window = list(r["heavy_window"]) if r["heavy_window"] else None
         counts = list(r["probe_per_second"])

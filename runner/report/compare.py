@@ -29,6 +29,7 @@ from .cells import Cell, Row, Table, header
 from ..units import MISSING, format_percent, format_rps, format_seconds, is_missing
 from ..store.results import StoredRunFile, load_run
 from ..stats import summarize
+from ..terms import Status
 
 # fewer repeats than this on either side and a row has no range to compare
 MIN_REPEATS = 2
@@ -78,10 +79,10 @@ def _status_verdict(a: dict | None, b: dict | None) -> str | None:
         return ONLY_B
     if b is None:
         return ONLY_A
-    failed_a, failed_b = a["status"] == "failed", b["status"] == "failed"
+    failed_a, failed_b = a["status"] == Status.FAILED, b["status"] == Status.FAILED
     if failed_a or failed_b:
         return FAILED_BOTH if failed_a and failed_b else FAILED_A if failed_a else FAILED_B
-    na_a, na_b = a["status"] != "ok", b["status"] != "ok"
+    na_a, na_b = a["status"] != Status.OK, b["status"] != Status.OK
     if na_a or na_b:
         return NA_BOTH if na_a and na_b else NA_A if na_a else NA_B
     return None

@@ -15,6 +15,7 @@ from ..model.predict import (BUSY_CORES, Execution, Facts, NoModel, Prediction, 
                      service_cap, steady_bounds, steady_state_rps, steady_window, unsteady)
 from ..store.results import StoredCase, StoredRun, StoredWrk
 from ..stats import median_or_none
+from ..terms import Bound
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
 EFFICIENCY_BAND = (0.90, 1.10)
@@ -197,7 +198,7 @@ def demand_note(data: StoredCase, runs: list[StoredRun],
                 found: Prediction | None) -> str | None:
     """For a row the cores bind: the CPU one request cost under this load, against the
     calibration just before it where they differ by more than a tenth."""
-    if found is None or found.bound != "cores":
+    if found is None or found.bound != Bound.CORES:
         return None
     before, loaded = demands(data, runs)
     if not loaded:

@@ -17,6 +17,7 @@ from ..model.predict import steady_state_rps
 from ..store.results import StoredCase, StoredRunFile, as_case
 from ..stats import median_or_none, summarize
 from . import describe, measures, openload
+from ..terms import ScenarioType
 
 LATENCY_KEYS = ("mean", "p50", "p75", "p90", "p99", "max")
 # wrk's counter names -> report column suffixes; wrk's "status" counts non-2xx/3xx answers
@@ -75,8 +76,8 @@ def compute_row(data: StoredCase) -> dict:
         "per_second": list(measured[0].per_second) if measured else None,
         **measures.model_columns(data, runs), **measures.resource_columns(data, runs),
         **measures.probe_columns(data, runs),
-        "open_knee": openload.knee(data) if case.type == "open" else None,
-        "open_points": openload.points(data) if case.type == "open" else None,
+        "open_knee": openload.knee(data) if case.type == ScenarioType.OPEN else None,
+        "open_points": openload.points(data) if case.type == ScenarioType.OPEN else None,
         # each repeat's own figures, for `compare`'s ranges
         "repeat_rps": [w.rps for w in measured],
         "repeat_p99": [w.latency_s.get("p99") for w in measured],

@@ -20,6 +20,7 @@ from .environment import Environment, environment
 from .method import Part, method_parts
 from .table import compute_rows
 from ..units import MISSING, format_mib, format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
+from ..terms import ScenarioType, Status
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,15 @@ def ordered_cases(run: StoredRunFile, cases: list[StoredCase]) -> list[StoredCas
 
 # ---- sections ----
 
-def chart_specs(scenario: str, kind: str = "load", sweep: bool = False,
+def chart_specs(scenario: str, kind: ScenarioType = ScenarioType.LOAD, sweep: bool = False,
                 modelled: bool = True) -> list[Chart]:
     """The charts of a scenario of type `kind` (load or interference), in page order."""
-    if kind == "open":
+    if kind == ScenarioType.OPEN:
         return [Chart(f"{scenario}-open", "p50 and p99 latency against the offered rate, one "
                                           "panel per configuration (log latency axis); "
                                           "dashed: the model's p50; vertical line: the "
                                           "modelled capacity")]
-    if kind == "interference":
+    if kind == ScenarioType.INTERFERENCE:
         return [Chart(f"{scenario}-probe", "the probe's answers per second (first repeat), "
                                            "one panel per heavy endpoint; shaded: the seconds "
                                            "wrk's heavy load ran")]
@@ -128,10 +129,10 @@ def chart_specs(scenario: str, kind: str = "load", sweep: bool = False,
 
 def scenario_type(rows: list[dict]) -> str:
     """A scenario's type from its rows (table.compute_rows): load, interference or open."""
-    for kind in ("interference", "open"):
+    for kind in (ScenarioType.INTERFERENCE, ScenarioType.OPEN):
         if any(r["type"] == kind for r in rows):
             return kind
-    return "load"
+    return ScenarioType.LOAD
 
 
 SWEEP_POINTS = 3   # a server type with this many values of one setting is a sweep
@@ -150,7 +151,7 @@ def sweeps(rows: list[dict]) -> dict[tuple, str]:
     server type serving one endpoint with SWEEP_POINTS or more values of one setting."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        if row["status"] != "na":
+        if row["status"] != Status.NA:
             key = (row["impl"], row["server_type"], row["kind"], row["params"])
             groups.setdefault(key, []).append(row)
     found = {}
@@ -173,7 +174,7 @@ def _wrk_settings(cases: list[StoredCase]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for data in cases:
         settings = data.wrk
-        if settings and data.case.type != "open":
+        if settings and data.case.type != ScenarioType.OPEN:
             names = found.setdefault(data.case.scenario, [])
             if format_wrk(settings) not in names:
                 names.append(format_wrk(settings))
@@ -307,11 +308,11 @@ def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[dic
     for name in dict.fromkeys(r["scenario"] for r in rows):
         part = [r for r in rows if r["scenario"] == name]
         kind, sweep = scenario_type(part), is_sweep(part)
-        if kind == "open":
+        if kind == ScenarioType.OPEN:
             verdict = cells.open_verdict_table(part, 0)
             details = [cells.open_points_table(part)]
             lead = _open_lead(cases, str(name))
-        elif kind == "interference":
+        elif kind == ScenarioType.INTERFERENCE:
             verdict = cells.probe_verdict_table(part, 0)
             details = [cells.probe_table(part)]
             lead = _probe_lead(cases, part, str(name))
@@ -333,7 +334,7 @@ def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[dic
                                any(not is_missing(r["ceiling_rps"]) for r in part)),
             # a sweep draws its settings against each other; elsewhere a tuned row is
             # set beside the row it changes
-            fixes=cells.fixes_table(part) if kind == "load" and not sweep else None,
+            fixes=cells.fixes_table(part) if kind == ScenarioType.LOAD and not sweep else None,
             rows=tuple(part)))
     return sections
 
@@ -376,8 +377,8 @@ def method(run: StoredRunFile, cases: list[StoredCase]) -> list[Part]:
     facts = suite_facts(run)
     repeats = facts.get("repeats") or max((len(c.runs) for c in cases), default=0)
     types = {c.case.type for c in cases}
-    return method_parts(repeats, facts.get("warmup"), "interference" in types,
-                        describe.checked_runs(cases), "open" in types)
+    return method_parts(repeats, facts.get("warmup"), ScenarioType.INTERFERENCE in types,
+                        describe.checked_runs(cases), ScenarioType.OPEN in types)
 
 
 # ---- the report ----

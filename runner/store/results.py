@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import BenchError
+from ..terms import ScenarioType, Status
 
 FORMAT = "concbench.case"
 RUN_FORMAT = "concbench.run"
@@ -82,7 +83,7 @@ class StoredCaseFacts(_Stored):
     id: str
     scenario: str
     title: str | None = None
-    type: Literal["load", "interference", "open"] = "load"
+    type: ScenarioType = ScenarioType.LOAD
     impl: str
     language: str
     framework: str
@@ -211,7 +212,7 @@ class StoredCase(_Stored):
     wrk: dict | None = None             # the wrk settings (suite.WrkSettings.as_record)
     pinning: dict | None = None
     repeats: int | None = None          # older results lack it
-    status: Literal["running", "ok", "failed", "na"]
+    status: Status
     reason: str | None = None
     stopped_early: str | None = None
     info: dict | None = None            # the server's /info answer
@@ -276,7 +277,7 @@ def validate_case(data: object) -> list[str]:
 
 # ---- reading a run folder ----
 
-STATUSES = {"ok", "failed", "na"}   # a case file still "running" is not a result yet
+STATUSES = {Status.OK, Status.FAILED, Status.NA}   # a case file still running is not a result yet
 
 
 def _check_header(data: object, expected_format: str) -> str | None:
