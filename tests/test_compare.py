@@ -28,7 +28,8 @@ def case(case_id: str, rps: list[float], p99: list[float] | None = None,
     scenario, impl, server, kind = case_id.split("/")
     p99 = p99 if p99 is not None else [0.010] * len(rps)
     runs = [{"index": i, "started_at": "2026-11-23T19:00:00Z", "server_argv": ["server"],
-             "check": {}, "wrk": {"rps": r, "latency_s": {"p99": p, "p50": p / 2}}}
+             "check": {}, "wrk": {"rps": r, "latency_s": {"p99": p, "p50": p / 2,
+                                                         "p99_9": 2 * p}}}
             for i, (r, p) in enumerate(zip(rps, p99))]
     data = json.loads(json.dumps(BASE))
     data["case"].update(id=case_id, scenario=scenario, impl=impl, server=server,
@@ -83,6 +84,19 @@ def test_p99_uses_the_per_repeat_p99_and_lower_is_faster():
     assert by_id(rows)["s/i/v/lower"]["p99_a"] == pytest.approx(0.021)
 
 
+def test_every_figure_declared_for_compare_gets_its_own_verdict():
+    # p99.9 is declared once (runner/report/figures.py) and compared like p99
+    a = [case("s/i/v/x", [100, 100], [0.020, 0.022])]
+    b = [case("s/i/v/x", [100, 100], [0.030, 0.032])]
+    for lua in b[0]["runs"]:
+        lua["wrk"]["latency_s"]["p99_9"] = 0.010   # p99 up, p99.9 down
+    row = by_id(compare_rows(a, b))["s/i/v/x"]
+    assert (row["p99_verdict"], row["p99_9_verdict"]) == ("slower", "faster")
+    assert row["p99_9_a"] == pytest.approx(0.042) and row["p99_9_b"] == pytest.approx(0.010)
+    header = render_compare("A", "B", [row]).splitlines()
+    assert any("p99.9 verdict" in line for line in header)
+
+
 def test_one_repeat_has_no_spread_so_no_verdict():
     a = [case("s/i/v/k", [100])]
     b = [case("s/i/v/k", [200, 210, 220])]
@@ -128,6 +142,7 @@ def test_render_has_the_table_the_summary_line_and_the_rule():
     assert text.startswith("# Comparison: A = quick/AAA, B = quick/BBB\n")
     summary = ("4 cases. req/s: 1 faster, 0 slower, 1 within spread, 1 only in one run, "
                "1 failed. p99: 0 faster, 0 slower, 2 within spread, 1 only in one run, "
+               "1 failed. p99.9: 0 faster, 0 slower, 2 within spread, 1 only in one run, "
                "1 failed.")
     assert summary_line(rows) == summary
     assert summary in text.splitlines()

@@ -522,6 +522,22 @@ def test_html_cells_sort_by_raw_values(rendered):
     assert '<td class="num" data-sort="1.006">1.01</td>' in page
 
 
+def test_each_declared_figure_is_computed_and_shown_where_declared(stored):
+    from runner.report.figures import FIGURES, Place, placed
+    report = view.build(*stored)
+    row = next(r for r in report.rows if r["id"] == "hello/go/net-http/hello")
+    for figure in FIGURES:
+        assert figure.key in row
+    assert row["lat_p99_9"] is not None and row["lat_p99_9"] >= row["lat_p99"]
+    section = next(s for s in report.sections if s.name == "hello")
+    latency = next(t for t in section.tables if t.title == "Latency and errors")
+    headers = [c.header.split(" (")[0] for c in latency.columns]
+    assert [f.header for f in placed(Place.LATENCY)] == headers[3:-1]
+    resources = next(t for t in section.tables if t.title == "Resources")
+    assert [c.header for c in resources.columns][3:] == [
+        f.header for f in placed(Place.RESOURCES)]
+
+
 def test_charts_are_valid_and_repeatable(stored):
     first = charts.render(view.build(*stored))
     assert sorted(first) == CHARTS

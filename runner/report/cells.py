@@ -15,6 +15,7 @@ from ..stats import CV_LIMIT
 from ..units import (MISSING, format_count, format_in, format_mib, format_number,
                     format_ratio, format_rps, format_seconds, is_missing, seconds_unit)
 from ..terms import Status
+from .figures import ERRORS, Place, placed
 
 FLAG = "⚠"
 RESUMED = "†"    # marks a row measured by another session than the run's first
@@ -59,9 +60,8 @@ IDENTITY = ("impl*", "server*", "endpoint*")
 THROUGHPUT = header(*IDENTITY, "req/s (incl. ramp)", "min–max (req/s)", "CV", "good req/s",
                       "steady (req/s)", "ceiling (req/s)", "efficiency", "expected latency",
                       "bottleneck*", "notes*")
-LATENCY_KEYS = ("avg", "p50", "p75", "p90", "p99", "max")
-RESOURCES = header(*IDENTITY, "server CPU (s)", "req per CPU-s", "peak RSS", "processes",
-                     "threads", "wrk cores")
+LATENCY = placed(Place.LATENCY)
+RESOURCES = placed(Place.RESOURCES)
 PROBE = header(*IDENTITY[:2], "heavy endpoint*", "heavy req/s (incl. ramp)",
                  "probe req/s before", "lowest probe req/s during", "mean probe req/s during",
                  "probe req/s after", "longest probe wait", "notes*")
@@ -108,10 +108,12 @@ def _flagged(text: str, flag: bool) -> str:
     return f"{text} {FLAG}" if flag else text
 
 
-def _not_measured(row, cells: int) -> list[Cell]:
-    """The first number cell says why there are no numbers; the rest stay empty."""
+def _not_measured(row, columns: list[Column], cells: list[Cell]) -> Row:
+    """A row without numbers: after its `cells`, the first number cell says why, the others
+    up to the notes (the table's last column) stay empty."""
     first = "n/a" if row["status"] == Status.NA else "failed"
-    return [Cell(first, None)] + [Cell("", None)] * (cells - 1)
+    empty = [Cell("", None)] * (len(columns) - len(cells) - 2)
+    return Row(_text(row["status"]), cells + [Cell(first, None), *empty, _notes(row, [])])
 
 
 def _notes(row, flags: list[str], remarks: Sequence[str] = ()) -> Cell:
@@ -337,7 +339,7 @@ def drop_empty(table: Table, keep: int = 3) -> Table:
 def throughput_row(row) -> Row:
     cells = _identity(row)
     if not measured(row):
-        return Row(_text(row["status"]), cells + _not_measured(row, 9) + [_notes(row, [])])
+        return _not_measured(row, THROUGHPUT, cells)
     spread = (f"{format_rps(row['rps_min'])}–{format_rps(row['rps_max'])}"
               if row["runs"] > 1 else MISSING)
     cv = row["rps_cv"]
@@ -365,8 +367,7 @@ def throughput_table(rows: list[dict]) -> Table:
 
 def _errors(row) -> Cell:
     """The non-zero counters; timeouts are named whenever anything went wrong."""
-    counts = {"connect": row["err_connect"], "read": row["err_read"], "write": row["err_write"],
-              "timeout": row["err_timeout"], "non-2xx": row["err_non2xx"]}
+    counts = {f.header: row[f.key] for f in ERRORS}
     if all(is_missing(v) for v in counts.values()):
         return Cell(MISSING, None)
     total = int(sum(v for v in counts.values() if not is_missing(v)))
@@ -377,41 +378,41 @@ def _errors(row) -> Cell:
 
 def latency_table(rows: list[dict]) -> Table:
     done = [r for r in rows if measured(r)]
-    unit = seconds_unit([r[f"lat_{k}"] for r in done for k in LATENCY_KEYS])
-    columns = header(*IDENTITY, *(f"{k} ({unit[0]})" for k in LATENCY_KEYS), "errors")
+    unit = seconds_unit([r[f.key] for r in done for f in LATENCY])
+    columns = header(*IDENTITY, *(f"{f.header} ({unit[0]})" for f in LATENCY), "errors")
     out = []
     for row in done:
-        cells = _identity(row) + [_value(format_in(row[f"lat_{k}"], unit), row[f"lat_{k}"])
-                                  for k in LATENCY_KEYS]
+        cells = _identity(row) + [_value(f.text(row[f.key], unit), row[f.key])
+                                  for f in LATENCY]
         out.append(Row(_text(row["status"]), cells + [_errors(row)],
                        invalid=bool(row["wrk_saturated"])))
     return drop_empty(Table("Latency and errors", columns, out))
 
 
 def resource_row(row) -> Row:
-    wrk = MISSING
-    if not is_missing(row["wrk_cores"]):
-        usable = row["wrk_usable_cores"]
-        wrk = f"{row['wrk_cores']:.2f}" + ("" if is_missing(usable) else f" of {int(usable)}")
-    cells = _identity(row) + [
-        _value(format_number(row["cpu_s"]), row["cpu_s"]),
-        _value(format_rps(row["req_per_cpu_s"]), row["req_per_cpu_s"]),
-        _value(format_mib(row["rss_peak_bytes"]), row["rss_peak_bytes"]),
-        _value(format_count(row["processes_max"]), row["processes_max"]),
-        _value(format_count(row["threads_max"]), row["threads_max"]),
-        _value(_flagged(wrk, row["wrk_saturated"]), row["wrk_cores"])]
+    cells = _identity(row)
+    for figure in RESOURCES:
+        value = row[figure.key]
+        text = figure.text(value)
+        if figure.key == "wrk_cores":   # of the cores it could use, flagged when all
+            usable = row["wrk_usable_cores"]
+            text = MISSING if is_missing(value) else _flagged(
+                f"{value:.2f}" + ("" if is_missing(usable) else f" of {int(usable)}"),
+                row["wrk_saturated"])
+        cells.append(_value(text, value))
     return Row(_text(row["status"]), cells, invalid=bool(row["wrk_saturated"]))
 
 
 def resource_table(rows: list[dict]) -> Table:
-    return drop_empty(Table("Resources", RESOURCES,
+    columns = header(*IDENTITY, *(f.header for f in RESOURCES))
+    return drop_empty(Table("Resources", columns,
                             [resource_row(r) for r in rows if measured(r)]))
 
 
 def probe_row(row) -> Row:
     cells = _identity(row)[:2] + [Cell(endpoint(row), endpoint(row))]
     if not measured(row):
-        return Row(_text(row["status"]), cells + _not_measured(row, 6) + [_notes(row, [])])
+        return _not_measured(row, PROBE, cells)
     cells.append(_value(format_rps(row["rps_median"]), row["rps_median"]))
     for key in ("before_rps", "during_min_rps", "during_mean_rps", "after_rps"):
         value = row[f"probe_{key}"]

@@ -24,12 +24,14 @@ import textwrap
 from pathlib import Path
 
 from . import cells, view
+from .figures import Place, placed
 from ..units import format_number, format_seconds, is_missing
 from ..terms import Status
 
-PERCENTILES = ("p50", "p90", "p99")
-MARKERS = {"p50": "o", "p90": "s", "p99": ">"}
 BAR, MODEL, SHADE, STALL = "#4c78a8", "#e45756", "#f58518", "#b22222"
+PERCENTILES = placed(Place.CHART)   # the latency chart's markers, in declaration order
+MARKERS = ("o", "s", ">", "^", "D")
+COLOURS = (BAR, "#72b7b2", MODEL, "#b279a2", "#9d755d")
 WIDTH = 7.5  # inches; the pages scale SVGs down to their width
 HASH = re.compile(r"<!-- chart input sha256:([0-9a-f]{64}) -->")
 _SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
@@ -76,9 +78,9 @@ def _sweep_data(rows):
 
 
 def _latency_data(rows):
-    return [{"label": short_label(r), **{p: _num(r[f"lat_{p}"]) for p in PERCENTILES}}
+    return [{"label": short_label(r), **{f.header: _num(r[f.key]) for f in PERCENTILES}}
             for r in rows if cells.measured(r)
-            and all(_num(r[f"lat_{p}"]) for p in PERCENTILES)]
+            and all(_num(r[f.key]) for f in PERCENTILES)]
 
 
 def _per_second_data(rows):
@@ -284,12 +286,12 @@ def _latency_chart(data):
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     figure = _figure(1.0 + 0.5 * len(data))
     axes = figure.add_subplot()
+    names = [f.header for f in PERCENTILES]
     for y, d in enumerate(data):
-        axes.plot([d["p50"], d["p99"]], [y, y], color="#999", linewidth=1, zorder=1)
-        for p in PERCENTILES:
-            axes.scatter([d[p]], [y], marker=MARKERS[p], color=BAR if p == "p50" else
-                         ("#72b7b2" if p == "p90" else MODEL), zorder=2,
-                         label=p if y == 0 else None)
+        axes.plot([d[names[0]], d[names[-1]]], [y, y], color="#999", linewidth=1, zorder=1)
+        for i, name in enumerate(names):
+            axes.scatter([d[name]], [y], marker=MARKERS[i], color=COLOURS[i], zorder=2,
+                         label=name if y == 0 else None)
     axes.set_xscale("log")
     # 1-2-5 steps label narrow ranges too (a 1.0-1.1 s scenario has no decade inside it)
     axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))

@@ -1,4 +1,5 @@
-"""Two stored runs side by side: the change in median req/s and p99, row by row.
+"""Two stored runs side by side: the change in median req/s and in each latency figure
+declared for it (figures.py: p99 and p99.9), row by row.
 
 `compare_rows` and `render_compare` are pure (two reports' rows in, a table and its text
 out): each run is read into its one report (`runner.report.view.build`), the same object
@@ -26,6 +27,7 @@ from pathlib import Path
 from ..errors import BenchError
 from . import markdown, view
 from .cells import Cell, Row, Table, header
+from .figures import Figure, Place, placed
 from ..units import MISSING, format_percent, format_rps, format_seconds, is_missing
 from ..store.results import StoredRunFile, load_run
 from ..stats import summarize
@@ -41,30 +43,48 @@ NA_A, NA_B, NA_BOTH = "n/a in A", "n/a in B", "n/a"
 NO_SPREAD, NO_DATA = "no spread", "no data"
 
 RULE = ("A change is real only when the two runs' min-max ranges over their repeats do "
-        "not overlap (req/s for the req/s verdict, the per-repeat p99 for the p99 one); "
-        "overlapping ranges are \"within spread\", and a row with fewer than "
-        f"{MIN_REPEATS} repeats in either run has no range (\"no spread\"). "
-        "For p99, \"faster\" means a lower p99. Change is B relative to A.")
+        "not overlap (req/s for the req/s verdict, each repeat's latency percentile for "
+        "that percentile's verdict); overlapping ranges are \"within spread\", and a row "
+        f"with fewer than {MIN_REPEATS} repeats in either run has no range (\"no spread\"). "
+        "For a latency, \"faster\" means lower. Change is B relative to A.")
 
 STEADY, RAMP = "steady", "incl. ramp"
 
-COLUMNS = ["id", "scenario", "impl", "server", "kind", "params",
-           "status_a", "status_b", "repeats_a", "repeats_b", "rate",
-           "rps_a", "rps_min_a", "rps_max_a", "rps_b", "rps_min_b", "rps_max_b",
-           "rps_change_pct", "verdict",
-           "p99_a", "p99_min_a", "p99_max_a", "p99_b", "p99_min_b", "p99_max_b",
-           "p99_change_pct", "p99_verdict"]
-SIDE = ("status", "repeats", "rps", "rps_min", "rps_max", "p99", "p99_min", "p99_max")
+COMPARED = placed(Place.COMPARE)   # beside the rate, lower is better for each
+
+
+def name(figure: Figure) -> str:
+    """A compared figure's prefix in a comparison row: p99, p99_9."""
+    return figure.header.replace(".", "_")
+
+
+def _range(prefix: str) -> list[str]:
+    return [prefix, f"{prefix}_min", f"{prefix}_max"]
+
+
+def _both_sides(prefix: str) -> list[str]:
+    return [f"{key}_{side}" for side in ("a", "b") for key in _range(prefix)]
+
+
+COLUMNS = (["id", "scenario", "impl", "server", "kind", "params",
+            "status_a", "status_b", "repeats_a", "repeats_b", "rate",
+            *_both_sides("rps"), "rps_change_pct", "verdict"]
+           + [c for f in COMPARED
+              for c in (*_both_sides(name(f)), f"{name(f)}_change_pct", f"{name(f)}_verdict")])
+SIDE = ("status", "repeats", *_range("rps"), *(c for f in COMPARED for c in _range(name(f))))
 
 
 def _side(row: dict, steady: bool) -> dict:
-    """One report row -> its status, repeats, rate and p99 median and min-max; the rate is
-    each repeat's steady-state rate when `steady`, else wrk's whole-run req/s."""
+    """One report row -> its status, repeats, rate and each compared figure's median and
+    min-max; the rate is each repeat's steady-state rate when `steady`, else wrk's whole-run
+    req/s."""
     rps = summarize(row["repeat_steady"] if steady else row["repeat_rps"])
-    p99 = summarize([v for v in row["repeat_p99"] if v is not None])
-    return {"status": row["status"], "repeats": row["runs"],
-            "rps": rps.median, "rps_min": rps.min, "rps_max": rps.max,
-            "p99": p99.median, "p99_min": p99.min, "p99_max": p99.max}
+    out = {"status": row["status"], "repeats": row["runs"],
+           "rps": rps.median, "rps_min": rps.min, "rps_max": rps.max}
+    for figure in COMPARED:
+        found = summarize([v for v in row["repeats"][figure.key] if v is not None])
+        out.update(zip(_range(name(figure)), (found.median, found.min, found.max)))
+    return out
 
 
 def _change_pct(a: float | None, b: float | None) -> float | None:
@@ -128,9 +148,11 @@ def compare_rows(a: view.Report | list, b: view.Report | list) -> list[dict]:
                "rate": (STEADY if steady else RAMP) if any(r["runs"] for r in present)
                else None,
                "verdict": verdict or range_verdict(sa, sb, "rps", higher_is_better=True),
-               "p99_verdict": verdict or range_verdict(sa, sb, "p99", higher_is_better=False),
-               "rps_change_pct": _change_pct(sa["rps"], sb["rps"]),
-               "p99_change_pct": _change_pct(sa["p99"], sb["p99"])}
+               "rps_change_pct": _change_pct(sa["rps"], sb["rps"])}
+        for prefix in map(name, COMPARED):
+            row[f"{prefix}_verdict"] = verdict or range_verdict(sa, sb, prefix,
+                                                                 higher_is_better=False)
+            row[f"{prefix}_change_pct"] = _change_pct(sa[prefix], sb[prefix])
         for suffix, side in (("a", sa), ("b", sb)):
             row.update({f"{key}_{suffix}": value for key, value in side.items()})
         out.append({key: row[key] for key in COLUMNS})
@@ -155,24 +177,27 @@ def summary_line(rows: list[dict]) -> str:
                  "without data": values.count(NO_DATA)}
         parts += [f"{n} {name}" for name, n in extra.items() if n]
         return ", ".join(parts)
-    return (f"{len(rows)} cases. req/s: {counts('verdict')}. "
-            f"p99: {counts('p99_verdict')}.")
+    return " ".join([f"{len(rows)} cases. req/s: {counts('verdict')}.",
+                     *(f"{f.header}: {counts(name(f) + '_verdict')}." for f in COMPARED)])
 
 
 def compare_table(rows: list[dict]) -> Table:
     """The comparison as a report table, every number formatted as the reports format it."""
     columns = header("case*", "status A/B*", "repeats A/B", "rate*", "req/s A", "req/s B",
-                       "req/s change", "req/s verdict*", "p99 A", "p99 B", "p99 change",
-                       "p99 verdict*")
+                     "req/s change", "req/s verdict*",
+                     *(h for f in COMPARED for h in (f"{f.header} A", f"{f.header} B",
+                                                     f"{f.header} change",
+                                                     f"{f.header} verdict*")))
     out = []
     for r in rows:
         repeats = "/".join(MISSING if is_missing(v) else str(v)
                            for v in (r["repeats_a"], r["repeats_b"]))
         texts = [r["id"], _both(r["status_a"], r["status_b"]), repeats, r["rate"] or MISSING,
                  format_rps(r["rps_a"]), format_rps(r["rps_b"]),
-                 format_percent(r["rps_change_pct"]), r["verdict"],
-                 format_seconds(r["p99_a"]), format_seconds(r["p99_b"]),
-                 format_percent(r["p99_change_pct"]), r["p99_verdict"]]
+                 format_percent(r["rps_change_pct"]), r["verdict"]]
+        for prefix in map(name, COMPARED):
+            texts += [format_seconds(r[f"{prefix}_a"]), format_seconds(r[f"{prefix}_b"]),
+                      format_percent(r[f"{prefix}_change_pct"]), r[f"{prefix}_verdict"]]
         out.append(Row(str(r["status_b"] or r["status_a"]),
                        [Cell(text, None) for text in texts]))
     return Table("Comparison", columns, out)

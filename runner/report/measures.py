@@ -15,6 +15,7 @@ from ..model.predict import (BUSY_CORES, Execution, Facts, NoModel, Prediction, 
                      service_cap, steady_bounds, steady_state_rps, steady_window, unsteady)
 from ..store.results import StoredCase, StoredRun, StoredWrk
 from ..stats import median_or_none
+from . import figures
 from ..terms import Bound
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -286,28 +287,15 @@ def model_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
 
 
 def resource_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
-    """Server CPU, requests per CPU-second, peak RSS, processes, threads; wrk's cores."""
-    pairs = [(run, run.resources) for run in runs if run.resources]
-    per_cpu = [run.wrk.requests / res.server_cpu_s for run, res in pairs
-               if res.server_cpu_s and run.wrk.requests is not None]
-    wrk_cores = [res.wrk_cpu_s / res.wall_s for _, res in pairs
-                 if res.wrk_cpu_s is not None and res.wall_s]
-    processes = [res.server_processes_max for _, res in pairs if res.server_processes_max]
-    threads = [res.server_threads_max for _, res in pairs if res.server_threads_max]
+    """How many cores wrk could use (the fewer of its threads and the machine's cores), and
+    whether it used nearly all of them in a repeat: then it may have set the rate."""
+    busiest = figures.by_key("wrk_cores").combined(runs)
     wrk_threads = (data.wrk or {}).get("threads")
     cores = cores_of(data)
     usable = min(wrk_threads, cores) if wrk_threads and cores else None
-    busiest = max(wrk_cores, default=None)
-    return {
-        "cpu_s": median_or_none([res.server_cpu_s for _, res in pairs]),
-        "req_per_cpu_s": median_or_none(per_cpu),
-        "rss_peak_bytes": median_or_none([res.server_rss_peak_bytes for _, res in pairs]),
-        "processes_max": max(processes, default=None),
-        "threads_max": max(threads, default=None),
-        "wrk_cores": busiest, "wrk_usable_cores": usable,
-        "wrk_saturated": bool(busiest is not None and usable
-                              and busiest >= WRK_SATURATION * usable),
-    }
+    return {"wrk_usable_cores": usable,
+            "wrk_saturated": bool(busiest is not None and usable
+                                  and busiest >= WRK_SATURATION * usable)}
 
 
 def timeline(run: StoredRun) -> dict | None:

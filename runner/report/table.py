@@ -17,31 +17,26 @@ from ..model.predict import steady_state_rps
 from ..store.results import StoredCase, StoredRunFile, as_case
 from ..stats import median_or_none, summarize
 from . import describe, measures, openload
+from .figures import FIGURES, Place, Unit, placed
 from ..terms import ScenarioType
-
-LATENCY_KEYS = ("mean", "p50", "p75", "p90", "p99", "max")
-# wrk's counter names -> report column suffixes; wrk's "status" counts non-2xx/3xx answers
-ERROR_KEYS = {"connect": "connect", "read": "read", "write": "write",
-              "timeout": "timeout", "status": "non2xx"}
 
 MODEL = ["service_s", "steady_rps", "ceiling_rps", "model_latency_s", "efficiency", "cause",
          "bottleneck", "disagrees", "unsteady", "good_rps"]
-RESOURCES = ["cpu_s", "req_per_cpu_s", "rss_peak_bytes", "processes_max", "threads_max",
-             "wrk_cores", "wrk_usable_cores", "wrk_saturated"]
+RESOURCES = ["wrk_usable_cores", "wrk_saturated"]   # beside the declared figures
 PROBE = [f"probe_{key}" for key in measures.PROBE_KEYS] + ["probe_per_second", "heavy_window"]
 COLUMNS = (["scenario", "title", "type", "impl", "server_label", "kind", "params", "status",
             "reason", "runs", "duration_s", "rps_median", "rps_min", "rps_max", "rps_cv",
             "rps_too_wide"]
-           + [f"lat_{'avg' if k == 'mean' else k}" for k in LATENCY_KEYS]
-           + [f"err_{name}" for name in ERROR_KEYS.values()]
+           + [f.key for f in FIGURES]
            + MODEL + RESOURCES + PROBE + ["per_second", "note", "id", "label", "server_text",
                                           "server_type", "workers", "session", "checks",
                                           "wrk_duration_s", "heavy_requests", "open_knee",
                                           "open_points", "tuned", "threads",
                                           "settings", "pools", "repeat_rps", "repeat_steady",
-                                          "repeat_p99"])
+                                          "repeats"])
 FLOATS = (["duration_s", "service_s", "steady_rps", "ceiling_rps", "model_latency_s",
-           "efficiency", "good_rps", "cpu_s", "req_per_cpu_s", "rss_peak_bytes", "wrk_cores"]
+           "efficiency", "good_rps"]
+          + [f.key for f in FIGURES if f.unit not in (Unit.COUNT,)]
           + [f"probe_{key}" for key in measures.PROBE_KEYS])
 
 
@@ -80,18 +75,13 @@ def compute_row(data: StoredCase) -> dict:
         "open_points": openload.points(data) if case.type == ScenarioType.OPEN else None,
         # each repeat's own figures, for `compare`'s ranges
         "repeat_rps": [w.rps for w in measured],
-        "repeat_p99": [w.latency_s.get("p99") for w in measured],
+        # and of each figure `compare` sets side by side
+        "repeats": {f.key: [f.read(run) for run in runs] for f in placed(Place.COMPARE)},
+        **{f.key: f.combined(runs) for f in FIGURES},
     }
     # each repeat's steady rate, by the row's service time; None unless every repeat has one
     steady = [steady_state_rps(w.per_second, row["service_s"]) for w in measured]
     row["repeat_steady"] = steady if measured and None not in steady else None
-    for key in LATENCY_KEYS:
-        row[f"lat_{'avg' if key == 'mean' else key}"] = median_or_none(
-            [w.latency_s.get(key) for w in measured])
-    for key, name in ERROR_KEYS.items():
-        counts = [w.errors.get(key) for w in measured]
-        present = [c for c in counts if c is not None]
-        row[f"err_{name}"] = sum(present) if present else None
     return row
 
 
