@@ -76,7 +76,7 @@ def cmd_bench(args) -> int:
     clean_up_after_killed_runs(Path(args.raw_dir))
     try:
         with OWNED.session(Path(args.raw_dir) / RUNNING):
-            records = bench.run_suite(suite, impls, cases, run_dir, REPO, console,
+            records = bench.run_suite(bench.Plan(suite, impls, cases), run_dir, REPO, console,
                                       resume=args.resume)
     except KeyboardInterrupt:
         kept = sum(1 for p in run_dir.glob("*.json") if p.name != "run.json")

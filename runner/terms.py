@@ -43,3 +43,10 @@ class Bound(StrEnum):
     """What caps a row's rate in the model."""
     REQUESTS = "requests"   # the requests in service at once over the service time
     CORES = "cores"         # the cores that can run the work over its CPU per request
+
+
+class PoolKind(StrEnum):
+    """What a pool a server reports in /info holds."""
+    THREADS = "threads"
+    PROCESSES = "processes"
+    CONNECTIONS = "connections"   # a connection pool a request waits in

@@ -149,7 +149,7 @@ def test_port_taken(tmp_path, monkeypatch):
     """A port grabbed by someone else is retried once on a new one; twice taken fails the case."""
     import socket
 
-    from runner import bench
+    from runner.measure import bench
     from runner.config.manifest import load_impls
     from runner.config.suite import parse_suite, plan_cases
 

@@ -1,5 +1,6 @@
 """A tuned row beside the row it changes, and a setting swept over several values."""
 
+from runner.model.predict import Limit, LimitKind
 from runner.report import cells, view
 
 
@@ -32,7 +33,8 @@ def test_a_fix_is_paired_with_the_row_it_changes():
 def test_a_fix_that_does_not_help_says_what_still_binds():
     base = row(4.4, 4.6, workers=2)
     more = row(4.3, 4.5, tuned={"workers": 5}, workers=5,
-               bottleneck="cores: 1.9 of 2 cores left beside the load generator; 380 ms of CPU")
+               bottleneck="cores: 1.9 of 2 cores left beside the load generator; 380 ms of CPU",
+               limit=Limit(LimitKind.CORES_LEFT, cores=2, cores_left=1.9))
     table = cells.fixes_table([base, more])
     assert table.rows[0].cells[1].text == "workers 2 → 5"
     assert table.rows[0].cells[-1].text == ("did not help (0.98× the rate): cores: 1.9 of 2 "

@@ -22,7 +22,8 @@ def loaded_by(module: str) -> list[str]:
 
 
 @pytest.mark.parametrize("module", ["runner.report", "runner.report.compare", "runner.model",
-                                    "runner.model.predict", "runner.model.probe",
+                                    "runner.model.predict", "runner.model.diagnose",
+                                    "runner.model.probe", "runner.report.sentences",
                                     "runner.store.results", "runner.config.suite"])
 def test_the_core_imports_no_process_code(module):
     loaded = loaded_by(module)

@@ -5,15 +5,20 @@ endpoint kind, framework or language (checked below).
 """
 
 import re
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
 import pytest
 
+from runner.model.diagnose import (Finding, FindingKind, Level, LoadPlan, Measured, PlanWarning,
+                                   WarningKind, diagnose, plan_warnings)
 from runner.model.probe import align, summarize_probe
-from runner.model.predict import (Execution, Facts, NoModel, Pool, Server, busy_demand,
-                          busy_occupancy, diagnose, interpolate, plan_warnings, predict,
-                          steady_state_rps, unsteady)
+from runner.model.predict import (Execution, Facts, Limit, LimitKind, NoModel, Pool, Server,
+                                  busy_demand, busy_occupancy, interpolate, predict,
+                                  steady_state_rps, unsteady)
 from runner.report.measures import load_demand
+from runner.report.sentences import cause_text, limit_text, warning_text
+from runner.terms import Concurrency, PoolKind
 from runner.store.results import StoredRun
 
 POOLS = {"threads-40": Pool(40, "threads"), "threads-6": Pool(6, "threads"),
@@ -56,7 +61,7 @@ def test_wait_ceilings(execution, server, ceiling, bottleneck):
     assert p.bound == "requests"
     assert p.ceiling_rps == pytest.approx(ceiling)
     assert p.latency_s == pytest.approx(max(1.0, 100 / ceiling))
-    assert p.bottleneck.startswith(bottleneck)
+    assert limit_text(p.limit).startswith(bottleneck)
 
 
 def test_service_time_scales_the_ceiling():
@@ -90,13 +95,14 @@ def test_cpu_ceilings(execution, server, parallelism, parallel, bottleneck):
     p = predict(execution, server, facts(service_s=0.1, demand=0.1, parallelism=parallelism))
     assert p.parallel == parallel
     assert p.ceiling_rps == pytest.approx(parallel / 0.1)
-    assert p.bottleneck.startswith(bottleneck)
+    assert limit_text(p.limit).startswith(bottleneck)
 
 
 def test_cores_left_beside_the_load_generator_bound_cpu_work():
     p = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001, left=1.6))
     assert p.bound == "cores" and p.ceiling_rps == pytest.approx(1600)
-    assert p.bottleneck == "cores: 1.6 of 2 cores left beside the load generator"
+    assert p.limit == Limit(LimitKind.CORES_LEFT, workers=1, cores=2, cores_left=1.6)
+    assert limit_text(p.limit) == "cores: 1.6 of 2 cores left beside the load generator"
 
 
 def test_a_wait_without_cpu_demand_has_no_cores_bound():
@@ -110,14 +116,14 @@ def test_uneven_connection_split_over_workers_lowers_the_ceiling():
     assert even.ceiling_rps == pytest.approx(80.0)
     uneven = predict(pool, Server(LOOP, 2), facts(split=(69, 31)))
     assert uneven.ceiling_rps == pytest.approx(71.0)  # 40 of 69 in service, 31 of 31
-    assert uneven.bottleneck == ("anyio's thread limiter: 40 threads x 2 workers, "
-                                 "connections split 69/31")
+    assert limit_text(uneven.limit) == ("anyio's thread limiter: 40 threads x 2 workers, "
+                                        "connections split 69/31")
     # workers that held no connection count as holding none: 2 of 5 gthread workers
     # that took every connection serve 8 at once, not 20
     late = predict(Execution("request", lock="process"), Server("threads", 5, 4),
                    facts(split=(50, 50)))
     assert late.ceiling_rps == pytest.approx(8.0)
-    assert late.bottleneck.endswith("connections split 50/50/0/0/0")
+    assert limit_text(late.limit).endswith("connections split 50/50/0/0/0")
     # one worker takes every connection, however many it had accepted when sampled
     lone = predict(pool, Server(LOOP, 1), facts(split=(7,)))
     assert lone.ceiling_rps == pytest.approx(40.0)
@@ -130,27 +136,82 @@ def test_missing_facts_say_why():
         predict(Execution("loop"), Server(LOOP, 1), facts(service_s=None))
 
 
+def said(prediction, efficiency: float, measured: dict) -> str:
+    """The diagnosis of `measured` (a dict of Measured's fields) in words."""
+    return cause_text(diagnose(prediction, efficiency, Measured(**measured)))
+
+
 def test_diagnose_names_the_measured_cause():
     contended = predict(Execution("pool", "threads-40", "process"), Server(LOOP, 1),
                         facts(0.03, 0.03))
     assert contended.runnable_per_process == 40
-    cause = diagnose(contended, 0.77, {"server_cores": 0.77, "switch_interval_s": 0.005})
+    cause = said(contended, 0.77, {"server_cores": 0.77, "switch_interval_s": 0.005})
     assert cause == ("40 runnable threads share one process-wide lock (switch interval 5 ms); "
                      "the server used 0.77 cores of the 1 the model gives it")
     idle = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001))
-    assert "the server used 1.20 cores of the 2" in diagnose(idle, 0.6, {"server_cores": 1.2})
+    assert "the server used 1.20 cores of the 2" in said(idle, 0.6, {"server_cores": 1.2})
     # cores idle while a request took longer than alone: it waited, and the cause says so
     waited = {"server_cores": 1.22, "service_s": 0.0532, "p50_s": 0.0966}
-    assert diagnose(idle, 0.72, waited) == (
+    assert said(idle, 0.72, waited) == (
         "the server used 1.22 cores of the 2 the model gives it, while a request took 96.6 ms "
         "under load against 53.2 ms alone")
-    assert diagnose(idle, 0.72, {**waited, "p50_s": 0.055}).endswith("the model gives it")
-    assert diagnose(idle, 0.8, {}) == "unexplained"
+    assert said(idle, 0.72, {**waited, "p50_s": 0.055}).endswith("the model gives it")
+    assert said(idle, 0.8, {}) == "unexplained"
     # a full machine: what the server lacked went to others, or to the kernel's interrupts
     full = {"server_cores": 1.2, "machine_cores": 1.96, "machine_irq_cores": 0.31, "cores": 2}
-    assert diagnose(idle, 0.7, full).endswith("the machine's 2 cores were 98% busy, 0.31 of "
+    assert said(idle, 0.7, full).endswith("the machine's 2 cores were 98% busy, 0.31 of "
                                               "them in interrupts")
-    assert "machine" not in diagnose(idle, 0.7, {**full, "machine_cores": 1.5})
+    assert "machine" not in said(idle, 0.7, {**full, "machine_cores": 1.5})
+
+
+def test_limits_are_records_carrying_their_numbers():
+    # a thread-limited row: 40 threads a worker, two workers, the split as measured
+    pool = Execution("pool", "threads-40", "process", "anyio's thread limiter")
+    found = predict(pool, Server(LOOP, 2), facts(split=(69, 31)))
+    assert found.in_service == 71
+    assert found.limit == Limit(LimitKind.POOL, 40, workers=2, split=(69, 31),
+                                title="anyio's thread limiter", pool_kind=PoolKind.THREADS)
+    threads = predict(Execution("request", lock="process"), Server("threads", 2, 4), facts())
+    assert threads.in_service == 8
+    assert threads.limit == Limit(LimitKind.REQUEST_THREADS, 4, workers=2)
+    loop = predict(Execution("loop"), Server(LOOP, 1), facts())
+    assert loop.limit == Limit(LimitKind.EVERY_CONNECTION, 100, workers=1,
+                               admission=Concurrency.EVENT_LOOP)
+    lock = predict(Execution("pool", "threads-40", "process"), Server(LOOP, 1), facts(0.1, 0.1))
+    assert lock.limit == Limit(LimitKind.PROCESS_LOCK, workers=1, cores=2, cores_left=2)
+    # the cores left, shared with the services the server called
+    shared = predict(Execution("request"), Server(TASKS, 1),
+                     replace(facts(0.1, 0.1), service_cpu_s=0.1))
+    assert shared.parallel == pytest.approx(1.0)
+    assert shared.limit == Limit(LimitKind.SHARED_CORES, workers=1, cores=2, cores_left=2,
+                                 title="the services", service_cpu_s=0.1)
+    assert limit_text(shared.limit) == ("cores: 2 of 2 cores left beside the load generator, "
+                                        "shared with the services at 100 ms of its CPU a "
+                                        "request")
+
+
+def test_a_diagnosis_is_a_list_of_findings_with_their_numbers():
+    contended = predict(Execution("pool", "threads-40", "process"), Server(LOOP, 1),
+                        facts(0.03, 0.03))
+    assert diagnose(contended, 0.77, Measured(server_cores=0.77, switch_interval_s=0.005)) == [
+        Finding(FindingKind.SHARED_LOCK, threads=40, switch_interval_s=0.005),
+        Finding(FindingKind.CORES_USED, server_cores=0.77, model_cores=1)]
+    idle = predict(Execution("request"), Server(TASKS, 1), facts(0.001, 0.001))
+    waited = Measured(server_cores=1.22, service_s=0.0532, p50_s=0.0966)
+    assert diagnose(idle, 0.72, waited) == [Finding(
+        FindingKind.CORES_USED, server_cores=1.22, model_cores=2, p50_s=0.0966,
+        service_s=0.0532)]
+    # the cores the server used against the model's do not depend on the efficiency; a full
+    # machine explains only a slow row
+    full = Measured(server_cores=1.2, machine_cores=1.96, machine_irq_cores=0.31, cores=2)
+    used = Finding(FindingKind.CORES_USED, server_cores=1.2, model_cores=2)
+    assert diagnose(idle, 0.7, full) == [used, Finding(
+        FindingKind.MACHINE_FULL, cores=2, busy_cores=1.96, irq_cores=0.31)]
+    assert diagnose(idle, 1.3, full) == [used]
+    # nothing measured explains it: an empty list, said "unexplained"
+    assert diagnose(idle, 0.8, Measured()) == [] and cause_text([]) == "unexplained"
+    with pytest.raises(FrozenInstanceError):
+        full.cores = 4
 
 
 @pytest.mark.parametrize("module", sorted(
@@ -174,22 +235,41 @@ def test_steady_state_drops_partial_and_ramp_seconds():
     assert steady_state_rps(None, 1.0) is None
 
 
+def warned(execution, server, threads, connections, duration_s, timeout_s, service_s,
+           cores) -> list[tuple[str, str]]:
+    """plan_warnings as (level, words) pairs."""
+    load = LoadPlan(threads, connections, duration_s, timeout_s)
+    return [(found.level, warning_text(found))
+            for found in plan_warnings(execution, server, load, service_s, cores)]
+
+
 def test_plan_warnings():
     blocking, loop1 = Execution("loop-blocking"), Server(LOOP, 1)
-    msgs = plan_warnings(blocking, loop1, 4, 100, 15, 120, 1.0, 2)
+    msgs = warned(blocking, loop1, 4, 100, 15, 120, 1.0, 2)
     assert msgs == [("warning", "expected latency 100 s exceeds the 15 s run: requests still "
                                 "queued at the end never count (the event loop, blocked by each "
                                 "request: 1 at a time x 1 worker)")]
     single = Execution("request", lock="process"), Server("threads", 1, 1)
-    msgs = plan_warnings(*single, 4, 10, 15, 30, 1.0, 2)
+    msgs = warned(*single, 4, 10, 15, 30, 1.0, 2)
     assert msgs[0] == ("warning", "-c 10 is not a multiple of -t 4: wrk opens 2 per thread, 8 in all")
-    low = plan_warnings(*single, 4, 100, 15, 30, 1.0, 2)
+    low = warned(*single, 4, 100, 15, 30, 1.0, 2)
     assert any(level == "warning" and "--timeout 30 s is below the expected latency 100 s" in m
                for level, m in low)
-    assert plan_warnings(*single, 1, 1, 15, 60, 20.0, 2) == [
+    assert warned(*single, 1, 1, 15, 60, 20.0, 2) == [
         ("error", "one request takes 20 s, the run lasts only 15 s: nothing could complete")]
     # a pool whose size only the running server reports has no warning yet
-    assert plan_warnings(Execution("pool", "threads-40"), loop1, 4, 100, 15, 120, 1.0, 2) == []
+    assert warned(Execution("pool", "threads-40"), loop1, 4, 100, 15, 120, 1.0, 2) == []
+
+
+def test_plan_warnings_are_records_with_a_level():
+    load = LoadPlan(threads=4, connections=100, duration_s=15, timeout_s=120)
+    [queue] = plan_warnings(Execution("loop-blocking"), Server(LOOP, 2), load, 1.0, 2)
+    assert (queue.level, queue.kind) == (Level.WARNING, WarningKind.QUEUE_OUTLASTS_RUN)
+    assert queue.latency_s == pytest.approx(50.0) and queue.load == load
+    assert queue.limit == Limit(LimitKind.BLOCKED_LOOP, 1, workers=2)
+    short = LoadPlan(threads=1, connections=1, duration_s=15, timeout_s=60)
+    assert plan_warnings(None, Server(LOOP, 1), short, 20.0, 2) == [
+        PlanWarning(Level.ERROR, WarningKind.NOTHING_COMPLETES, short, service_s=20.0)]
 
 
 def test_probe_timeline_lines_up_on_the_clock():
@@ -207,9 +287,9 @@ def test_probe_timeline_lines_up_on_the_clock():
 
 def test_a_slow_row_counted_from_few_completions_says_so():
     p = predict(Execution("loop-blocking"), Server(LOOP, 1), facts())
-    cause = diagnose(p, 0.89, {"steady_completions": 8})
+    cause = said(p, 0.89, {"steady_completions": 8})
     assert cause == "only 8 completions in the steady window: one more or fewer moves the rate by 12%"
-    assert diagnose(p, 0.5, {"steady_completions": 8}) == "unexplained"
+    assert said(p, 0.5, {"steady_completions": 8}) == "unexplained"
 
 
 # two connections per core on 2 cores for 2 s: 19 answers, 0.5 CPU seconds each
@@ -278,11 +358,11 @@ def test_load_demand_counts_cpu_over_the_steady_seconds():
 
 def test_a_cpu_request_faster_under_a_queue_says_the_server_idled_in_calibration():
     one = predict(Execution("loop-blocking"), Server(LOOP, 1), facts(service_s=0.0048))
-    cause = diagnose(one, 1.11, {"cpu_per_request_s": 0.00434, "server_cores": 1.01})
+    cause = said(one, 1.11, {"cpu_per_request_s": 0.00434, "server_cores": 1.01})
     assert cause == ("under load the server kept 1.01 cores busy at 4.34 ms of CPU a request, "
                      "shorter than the 4.8 ms a request held its place in calibration, where "
                      "the server also idled while the client turned round")
-    assert diagnose(one, 1.11, {"cpu_per_request_s": 0.00434, "server_cores": 0.5}) == "unexplained"
+    assert said(one, 1.11, {"cpu_per_request_s": 0.00434, "server_cores": 0.5}) == "unexplained"
 
 
 # ---- connection pools a request waits in, and a service's own limit ----
@@ -314,17 +394,20 @@ def io_facts(service_connections=None, connections=100) -> Facts:
 def test_a_connection_pool_caps_the_requests_in_service(execution, server, ceiling, bottleneck):
     found = predict(execution, server, io_facts())
     assert found.ceiling_rps == pytest.approx(ceiling)
-    assert found.bottleneck.startswith(bottleneck), found.bottleneck
+    assert limit_text(found.limit).startswith(bottleneck), found.limit
 
 
 def test_a_services_connection_limit_caps_every_worker_together():
     execution = Execution("request", via="sqldb")
     found = predict(execution, Server(TASKS, 1), io_facts(service_connections=60))
     assert found.in_service == 60 and found.ceiling_rps == pytest.approx(1200)
-    assert found.bottleneck == "PostgreSQL max_connections: 60 connections"
+    assert found.limit == Limit(LimitKind.SERVICE_CONNECTIONS, 60, 1,
+                                title="PostgreSQL max_connections")
+    assert limit_text(found.limit) == "PostgreSQL max_connections: 60 connections"
     # pools within the limit leave it out of the words
     found = predict(Execution("loop", via="asyncpg"), Server(LOOP, 2), io_facts(60))
-    assert found.in_service == 20 and "max_connections" not in found.bottleneck
+    assert found.in_service == 20 and found.limit.kind == LimitKind.CONNECTION_POOL
+    assert "max_connections" not in limit_text(found.limit)
 
 
 def test_a_pool_the_server_did_not_report_has_no_model():

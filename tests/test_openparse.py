@@ -27,29 +27,29 @@ def proof(result: dict) -> list[str]:
 
 def test_below_capacity_every_request_is_served_in_its_service_time():
     point = summarize(load("blocking_100ms_at_5"), 5, 3.0, proof)
-    assert point["requests"] == point["ok"] == 15
-    assert point["errors"] == point["failed_proof"] == point["in_flight_at_end"] == 0
-    assert point["sent_rps"] == pytest.approx(5, rel=0.01)
-    assert point["held_rate"] and point["late_max_s"] < LATE_S
-    assert 0.1 <= point["latency_s"]["p50"] <= point["latency_s"]["max"] < 0.11
-    assert point["max_in_flight"] == 1
+    assert point.requests == point.ok == 15
+    assert point.errors == point.failed_proof == point.in_flight_at_end == 0
+    assert point.sent_rps == pytest.approx(5, rel=0.01)
+    assert point.held_rate and point.late_max_s < LATE_S
+    assert 0.1 <= point.latency_s.p50 <= point.latency_s.max < 0.11
+    assert point.max_in_flight == 1
 
 
 def test_above_capacity_the_backlog_grows_and_requests_in_flight_at_the_end_count():
     point = summarize(load("blocking_100ms_at_15"), 15, 3.0, proof)
-    assert point["requests"] == 45
+    assert point.requests == 45
     # the last arrivals waited beyond the 2 s timeout: counted as errors, not dropped
-    assert point["timeouts"] == point["errors"] == 6 and point["codes"] == {"200": 39, "0": 6}
-    assert point["ok"] == 39 and point["completed_rps"] == pytest.approx(13.0)
-    assert point["in_flight_at_end"] == 16 and point["max_in_flight"] == 17
-    assert point["latency_s"]["p99"] > 1.5 * 0.1   # saturated by the suite's knee
-    assert saturated(point, 0.1, 1.5)
+    assert point.timeouts == point.errors == 6 and point.codes == {"200": 39, "0": 6}
+    assert point.ok == 39 and point.completed_rps == pytest.approx(13.0)
+    assert point.in_flight_at_end == 16 and point.max_in_flight == 17
+    assert point.latency_s.p99 > 1.5 * 0.1   # saturated by the suite's knee
+    assert saturated(point.model_dump(), 0.1, 1.5)
     # the model: a backlog growing by (15 - 9.85) a second from the start; the measured
     # p50 of the answered requests lies below the prediction for all arrivals, since the
     # latest arrivals timed out
     p50, worst = open_latency(9.85, 0.1015, 15, 3.0)
-    assert point["latency_s"]["p50"] < p50 < worst
-    assert point["latency_s"]["max"] <= 2.0   # the timeout bounds what is answered
+    assert point.latency_s.p50 < p50 < worst
+    assert point.latency_s.max <= 2.0   # the timeout bounds what is answered
 
 
 def test_latency_counts_from_the_intended_send_time():
@@ -57,9 +57,9 @@ def test_latency_counts_from_the_intended_send_time():
     late = [dict(r) for r in results]
     late[5]["sent"] += 0.5          # the generator sent request 5 half a second late
     point = summarize(late, 5, 3.0, proof)
-    assert point["latency_s"]["max"] == pytest.approx(0.5 + late[5]["latency_s"], abs=1e-3)
-    assert point["late_max_s"] == pytest.approx(0.5, abs=1e-3)
-    assert not point["held_rate"]
+    assert point.latency_s.max == pytest.approx(0.5 + late[5]["latency_s"], abs=1e-3)
+    assert point.late_max_s == pytest.approx(0.5, abs=1e-3)
+    assert not point.held_rate
 
 
 def test_an_answer_that_does_not_prove_its_work_is_counted():
@@ -67,8 +67,8 @@ def test_an_answer_that_does_not_prove_its_work_is_counted():
     results[3] = {**results[3], "body": json.dumps({"kind": "blocking_in_async", "ms": 100,
                                                     "slept_ms": 1}).encode()}
     point = summarize(results, 5, 3.0, proof)
-    assert point["failed_proof"] == 1 and point["ok"] == 14
-    assert "slept_ms is 1, expected at least 100" in point["first_problem"]
+    assert point.failed_proof == 1 and point.ok == 14
+    assert "slept_ms is 1, expected at least 100" in point.first_problem
 
 
 def test_bad_output_is_a_clear_error():

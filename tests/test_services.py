@@ -84,9 +84,9 @@ def test_services_answer_prove_and_stop(tmp_path):
             with services.metered() as record:
                 with urlopen(f"{url}/delay?ms=1&nonce=n"):
                     pass
-            assert record["upstream"]["served"] == 1
-            assert record["postgres"]["max_connections"] == 20
-            assert record["postgres"]["resources"]["memory_end_bytes"] > 0
+            assert record["upstream"].served == 1
+            assert record["postgres"].max_connections == 20
+            assert record["postgres"].resources.memory_end_bytes > 0
         assert wait_no_service(before) == []
         folder = host._folder
         assert folder.is_dir()

@@ -10,6 +10,7 @@ from runner.__main__ import main
 from runner.errors import BenchError
 from runner.config.manifest import load_impls
 from runner.config.suite import parse_duration, parse_suite, plan_cases
+from runner.store.results import record_json
 from runner.config.yamlfile import MAX_DEPTH, MAX_NODES, MAX_STRING, load_yaml, parse_yaml
 
 GOOD = """\
@@ -322,7 +323,7 @@ def test_plan_sets_threads_and_declared_settings(fake_impls):
     tuned = cases["sleep/alpha/main-tokens80/sync_sleep"]
     assert tuned.env == {"BENCH_TOKENS": "80"}
     assert tuned.tuned == {"tokens": 80}
-    assert tuned.record()["settings"] == {"tokens": {"value": 80, "title": "the pool's tokens",
+    assert tuned.record().settings == {"tokens": {"value": 80, "title": "the pool's tokens",
                                                      "env": "BENCH_TOKENS", "pool": "tokens"}}
     assert "sleep/alpha/main-tokens10/async_sleep" not in cases   # only the kinds asked for
     threads = cases["sleep/alpha/pool-w5-t16/sync_sleep"]
@@ -367,6 +368,8 @@ def test_a_kind_that_calls_a_service_carries_the_suites_settings(fake_impls):
         "  upstream_sync: {runs: request}"))
     cases = {c.kind: c for c in plan(text, fake_impls) if c.impl == "alpha" and c.server == "main"}
     assert cases["db_sync"].services == {"postgres": {"max_connections": 150}}
-    assert cases["db_sync"].record()["services"] == {"postgres": {"max_connections": 150}}
+    assert cases["db_sync"].record().services == {"postgres": {"max_connections": 150}}
     assert cases["upstream_sync"].services == {"upstream": {}}
-    assert cases["sync_sleep"].services == {} and "services" not in cases["sync_sleep"].record()
+    # a case that calls no service has no `services` in its file
+    assert cases["sync_sleep"].services == {} and \
+        "services" not in record_json(cases["sync_sleep"].record())

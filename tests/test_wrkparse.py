@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.measure.wrk import WrkMissing, run_wrk, wrk_argv
+from runner.measure.wrk import Wrk, WrkMissing, wrk_argv
 from runner.measure.wrkparse import (
     WrkParseError,
     compare_text_json,
@@ -153,18 +153,18 @@ def test_every_fixture_is_listed():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_parse_text_fixture(name):
-    assert_same(parse_wrk_text(read(name, "txt")), TEXT[name])
+    assert_same(parse_wrk_text(read(name, "txt")).model_dump(), TEXT[name])
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_parse_json_fixture(name):
-    assert_same(parse_wrk_json(read(name, "json")), JSON[name])
+    assert_same(parse_wrk_json(read(name, "json")).model_dump(), JSON[name])
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_per_second_adds_up_to_requests(name):
     result = parse_wrk_json(read(name, "json"))
-    assert sum(result["per_second"]) == result["requests"]
+    assert sum(result.per_second) == result.requests
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -217,7 +217,7 @@ def test_an_altered_json_disagrees(field, value, flagged):
 def test_rounding_alone_is_no_disagreement():
     # "Requests/sec: 0.02" is 1 request in 65.04 s (0.0154/s): 30 % off, and right
     text, lua = parse_wrk_text(read("minutes", "txt")), parse_wrk_json(read("minutes", "json"))
-    assert text["rps"] == 0.02 and round(lua["rps"], 4) == 0.0154
+    assert text.rps == 0.02 and round(lua.rps, 4) == 0.0154
     assert compare_text_json(text, lua) == []
 
 
@@ -285,7 +285,7 @@ def test_truncated_mean_of_just_under_one_second():
     # "1000.00ms" is one character wider than the Avg column, and wrk cuts it to
     # "1000.00m": it means 1000 ms, not 1000 minutes
     text = read("sleep_1s", "txt").replace("Latency     1.00s ", "Latency    1000.00m")
-    assert parse_wrk_text(text)["latency_s"]["mean"] == 1.0
+    assert parse_wrk_text(text).latency_s["mean"] == 1.0
 
 
 # ----------------------------------------------------------------------------- malformed text
@@ -293,7 +293,7 @@ def test_truncated_mean_of_just_under_one_second():
 def test_text_without_distribution_has_no_percentiles():
     lines = [line for line in read("fast", "txt").splitlines()
              if "Distribution" not in line and not re.match(r"\s*\d+%", line)]
-    latency = parse_wrk_text("\n".join(lines))["latency_s"]
+    latency = parse_wrk_text("\n".join(lines)).latency_s
     assert latency["mean"] == 2.98 * MS
     assert [latency[k] for k in ("p50", "p75", "p90", "p99")] == [None] * 4
 
@@ -372,7 +372,7 @@ def test_malformed_json_raises(text):
 
 
 def test_json_may_hold_more_keys():
-    assert_same(parse_wrk_json(_altered(note="extra")), JSON["fast"])
+    assert_same(parse_wrk_json(_altered(note="extra")).model_dump(), JSON["fast"])
 
 
 # ----------------------------------------------------------------------------- hypothesis
@@ -414,8 +414,9 @@ def _parses_or_raises_wrk_error(parse, text):
         result = parse(text)
     except WrkParseError:
         return
-    assert set(result) == {"requests", "duration_s", "bytes", "rps", "latency_s", "errors",
-                           "per_second", "per_second_start"}
+    # every figure is given, so every one is stored (runner.store.results.record_json)
+    assert result.model_fields_set == {"requests", "duration_s", "bytes", "rps", "latency_s",
+                                       "errors", "per_second", "per_second_start"}
 
 
 @FUZZ
@@ -479,6 +480,7 @@ def test_fractional_seconds_round_up():
 def test_missing_wrk_is_a_clear_error(tmp_path):
     with pytest.raises(WrkMissing, match=r"wrk not found: install it with "
                                          r"`apt-get install -y wrk` \(or run `./just setup`\)"):
-        run_wrk("http://127.0.0.1:1/", threads=1, connections=1, duration_s=1, timeout_s=1,
-                json_out=tmp_path / "out.json", wrk=str(tmp_path / "no-such-wrk"))
+        Wrk(program=str(tmp_path / "no-such-wrk")).run(
+            "http://127.0.0.1:1/", threads=1, connections=1, duration_s=1, timeout_s=1,
+            json_out=tmp_path / "out.json")
     assert issubclass(WrkMissing, RuntimeError)

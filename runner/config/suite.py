@@ -17,8 +17,9 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_valid
 
 from ..errors import BenchError
 from .kinds import KINDS, SERVICE_OF, endpoint_path
-from .manifest import Impl, execution_of
+from .manifest import Impl, Server, execution_of
 from .yamlfile import Path_, format_key, line_of, parse_yaml, raise_validation, read_text
+from ..store.results import StoredCaseFacts
 from ..terms import ScenarioType
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -255,24 +256,23 @@ class Case:
     def probe_path(self) -> str | None:
         return endpoint_path(self.probe, {}) if self.probe else None
 
-    def record(self) -> dict:
+    def record(self) -> StoredCaseFacts:
+        """The case as its case file states it (`case`)."""
         extra = {"open": self.open} if self.type == ScenarioType.OPEN else {}
         if self.type == ScenarioType.INTERFERENCE:
             extra = {"probe": {"kind": self.probe, "path": self.probe_path},
                      "timing": {"before_s": self.before_s, "during_s": self.wrk.duration,
                                 "after_s": self.after_s}}
-        return {"id": self.id, "scenario": self.scenario, "title": self.title,
-                "type": self.type, **extra,
-                "impl": self.impl, "language": self.language, "framework": self.framework,
-                "server": self.server, "server_label": self.server_label,
-                "concurrency": self.concurrency, "workers": self.workers, "threads": self.threads, "kind": self.kind,
-                "params": dict(self.params), "path": self.path, "note": self.note,
-                "server_note": self.server_note, "label": self.label,
-                "execution": self.execution,
-                "settings": {k: dict(v) for k, v in self.settings.items()},
-                "tuned": dict(self.tuned),
-                **({"services": {k: dict(v) for k, v in self.services.items()}}
-                   if self.services else {})}
+        return StoredCaseFacts(
+            id=self.id, scenario=self.scenario, title=self.title, type=self.type, **extra,
+            impl=self.impl, language=self.language, framework=self.framework,
+            server=self.server, server_label=self.server_label,
+            concurrency=self.concurrency, workers=self.workers, threads=self.threads,
+            kind=self.kind, params=dict(self.params), path=self.path, note=self.note,
+            server_note=self.server_note, label=self.label, execution=self.execution,
+            settings={k: dict(v) for k, v in self.settings.items()}, tuned=dict(self.tuned),
+            **({"services": {k: dict(v) for k, v in self.services.items()}}
+               if self.services else {}))
 
 
 def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
@@ -304,91 +304,127 @@ def resolve_workers(value: int | str, cores: int) -> int:
     return 2 * cores + 1 if value == "auto" else int(value)
 
 
+@dataclass(frozen=True)
+class _Config:
+    """One configuration of one implementation's server a scenario runs on."""
+    impl: Impl
+    ref: ServerRef
+    server: Server
+    workers: int
+    threads: int | None
+    settings: dict      # each limit set, with its title, env and pool
+    tuned: dict         # what differs from the manifest's server
+    label: str
+
+
 def plan_cases(loaded: LoadedSuite, impls: dict[str, Impl], cores: int) -> list[Case]:
     """Every case of the suite in run order; unknown names are errors, missing kinds n/a."""
     suite = loaded.suite
     cases: list[Case] = []
     seen: set[str] = set()
-    asked = {k for s in suite.scenarios for k in s.kinds}   # what a server's `kinds` may name
     for s_index, scenario in enumerate(suite.scenarios):
-        wrk = suite.wrk.merged(scenario.wrk)
-        if wrk.connections < wrk.threads:
-            raise loaded.error(f"connections ({wrk.connections}) must be at least threads "
-                               f"({wrk.threads}): wrk gives each thread its own connections",
-                               ("scenarios", s_index, "wrk") if scenario.wrk else ("wrk",))
-        for kind in scenario.kinds:
-            needed = KINDS[kind]
-            if needed and needed not in scenario.params:
-                raise loaded.error(f"kind {kind!r} needs the parameter {needed!r}",
-                                   ("scenarios", s_index, "params"))
-            service = SERVICE_OF.get(kind)
-            if service and getattr(suite.services, service) is None:
-                raise loaded.error(f"kind {kind!r} calls the {service} service, which the "
-                                   f"suite does not declare (add `services: {{{service}: {{}}}}`)",
-                                   ("scenarios", s_index, "kinds", scenario.kinds.index(kind)))
-        targets = scenario.targets or suite.targets
-        base: Path_ = ("scenarios", s_index, "targets") if scenario.targets else ("targets",)
-        for t_index, target in enumerate(targets):
-            impl = impls.get(target.impl)
-            if impl is None:
-                raise loaded.error(f"unknown implementation {target.impl!r}; expected one of "
-                                   + ", ".join(sorted(impls)), base + (t_index, "impl"))
-            manifest = impl.manifest
-            for r_index, ref in enumerate(target.servers):
-                ref = ServerRef(name=ref) if isinstance(ref, str) else ref
-                server = manifest.servers.get(ref.name)
-                if server is None:
-                    raise loaded.error(
-                        f"unknown server {ref.name!r} of {impl.name}; expected one of "
-                        + ", ".join(manifest.servers), base + (t_index, "servers", r_index))
-                where = base + (t_index, "servers", r_index)
-                stray = [k for k in ref.kinds or [] if k not in asked]
-                if stray:
-                    raise loaded.error(f"kind {stray[0]!r} is in no scenario of the suite "
-                                       f"({', '.join(sorted(asked))})", where + ("kinds",))
-                for variant in _variants(loaded, impl, server, ref, cores, where):
-                    workers, threads, values, tuned, label = variant
-                    settings = {k: {"value": v, "title": manifest.settings[k].title,
-                                    "env": manifest.settings[k].env,
-                                    "pool": manifest.settings[k].pool}
-                                for k, v in values.items()}
-                    for kind in [k for k in scenario.kinds if k in (ref.kinds or [k])]:
-                        endpoint = manifest.endpoints.get(kind)
-                        available = endpoint is not None
-                        reason = None if available else f"{impl.name} does not serve {kind}"
-                        extra = {}   # what the scenario's type adds to its cases
-                        if scenario.type == ScenarioType.INTERFERENCE:
-                            probe = scenario.probe or "hello"
-                            extra = {"type": ScenarioType.INTERFERENCE, "probe": probe,
-                                            "before_s": scenario.before or 3.0,
-                                            "after_s": scenario.after or 3.0}
-                            if probe not in manifest.endpoints and available:
-                                available, reason = False, f"{impl.name} does not serve {probe}"
-                        if scenario.type == ScenarioType.OPEN:
-                            extra = {"type": ScenarioType.OPEN, "open": scenario.rates.model_dump()}
-                        params = {KINDS[kind]: scenario.params[KINDS[kind]]} if KINDS[kind] else {}
-                        case_id = f"{scenario.name}/{impl.name}/{label}/{kind}"
-                        if case_id in seen:
-                            continue
-                        seen.add(case_id)
-                        cases.append(Case(
-                            id=case_id, scenario=scenario.name,
-                            title=scenario.title or scenario.name, impl=impl.name,
-                            language=manifest.language, framework=manifest.framework,
-                            server=ref.name, server_label=label,
-                            concurrency=server.concurrency, workers=workers,
-                            threads=threads, kind=kind, params=params,
-                            settings=settings, tuned=tuned,
-                            path=endpoint_path(kind, params),
-                            note=endpoint.note if endpoint else None,
-                            label=(endpoint.label or kind) if endpoint else kind,
-                            repeats=scenario.repeats or suite.repeats,
-                            execution=execution_of(manifest, kind) if endpoint else None,
-                            server_note=server.note,
-                            services=_services_of(suite, kind),
-                            wrk=wrk, available=available,
-                            reason=reason, **extra))
+        wrk = _scenario_wrk(loaded, s_index, scenario)
+        for config in _configs(loaded, impls, s_index, cores):
+            for kind in [k for k in scenario.kinds if k in (config.ref.kinds or [k])]:
+                case = _case(suite, scenario, wrk, config, kind)
+                if case.id not in seen:
+                    seen.add(case.id)
+                    cases.append(case)
     return cases
+
+
+def _scenario_wrk(loaded: LoadedSuite, s_index: int, scenario: Scenario) -> WrkSettings:
+    """The scenario's wrk settings, once its kinds have the parameters and services they need."""
+    suite = loaded.suite
+    wrk = suite.wrk.merged(scenario.wrk)
+    if wrk.connections < wrk.threads:
+        raise loaded.error(f"connections ({wrk.connections}) must be at least threads "
+                           f"({wrk.threads}): wrk gives each thread its own connections",
+                           ("scenarios", s_index, "wrk") if scenario.wrk else ("wrk",))
+    for kind in scenario.kinds:
+        needed = KINDS[kind]
+        if needed and needed not in scenario.params:
+            raise loaded.error(f"kind {kind!r} needs the parameter {needed!r}",
+                               ("scenarios", s_index, "params"))
+        service = SERVICE_OF.get(kind)
+        if service and getattr(suite.services, service) is None:
+            raise loaded.error(f"kind {kind!r} calls the {service} service, which the "
+                               f"suite does not declare (add `services: {{{service}: {{}}}}`)",
+                               ("scenarios", s_index, "kinds", scenario.kinds.index(kind)))
+    return wrk
+
+
+def _configs(loaded: LoadedSuite, impls: dict[str, Impl], s_index: int,
+             cores: int) -> list[_Config]:
+    """Every server configuration the scenario's targets name, in order."""
+    suite = loaded.suite
+    scenario = suite.scenarios[s_index]
+    asked = {k for s in suite.scenarios for k in s.kinds}   # what a server's `kinds` may name
+    targets = scenario.targets or suite.targets
+    base: Path_ = ("scenarios", s_index, "targets") if scenario.targets else ("targets",)
+    out = []
+    for t_index, target in enumerate(targets):
+        impl = impls.get(target.impl)
+        if impl is None:
+            raise loaded.error(f"unknown implementation {target.impl!r}; expected one of "
+                               + ", ".join(sorted(impls)), base + (t_index, "impl"))
+        manifest = impl.manifest
+        for r_index, ref in enumerate(target.servers):
+            ref = ServerRef(name=ref) if isinstance(ref, str) else ref
+            server = manifest.servers.get(ref.name)
+            if server is None:
+                raise loaded.error(
+                    f"unknown server {ref.name!r} of {impl.name}; expected one of "
+                    + ", ".join(manifest.servers), base + (t_index, "servers", r_index))
+            where = base + (t_index, "servers", r_index)
+            stray = [k for k in ref.kinds or [] if k not in asked]
+            if stray:
+                raise loaded.error(f"kind {stray[0]!r} is in no scenario of the suite "
+                                   f"({', '.join(sorted(asked))})", where + ("kinds",))
+            for workers, threads, values, tuned, label in _variants(loaded, impl, server, ref,
+                                                                    cores, where):
+                settings = {k: {"value": v, "title": manifest.settings[k].title,
+                                "env": manifest.settings[k].env,
+                                "pool": manifest.settings[k].pool}
+                            for k, v in values.items()}
+                out.append(_Config(impl, ref, server, workers, threads, settings, tuned, label))
+    return out
+
+
+def _case(suite: Suite, scenario: Scenario, wrk: WrkSettings, config: _Config,
+          kind: str) -> Case:
+    """One kind of the scenario on one server configuration."""
+    impl, manifest = config.impl, config.impl.manifest
+    endpoint = manifest.endpoints.get(kind)
+    available = endpoint is not None
+    reason = None if available else f"{impl.name} does not serve {kind}"
+    extra = {}   # what the scenario's type adds to its cases
+    if scenario.type == ScenarioType.INTERFERENCE:
+        probe = scenario.probe or "hello"
+        extra = {"type": ScenarioType.INTERFERENCE, "probe": probe,
+                 "before_s": scenario.before or 3.0, "after_s": scenario.after or 3.0}
+        if probe not in manifest.endpoints and available:
+            available, reason = False, f"{impl.name} does not serve {probe}"
+    if scenario.type == ScenarioType.OPEN:
+        extra = {"type": ScenarioType.OPEN, "open": scenario.rates.model_dump()}
+    params = {KINDS[kind]: scenario.params[KINDS[kind]]} if KINDS[kind] else {}
+    return Case(
+        id=f"{scenario.name}/{impl.name}/{config.label}/{kind}", scenario=scenario.name,
+        title=scenario.title or scenario.name, impl=impl.name,
+        language=manifest.language, framework=manifest.framework,
+        server=config.ref.name, server_label=config.label,
+        concurrency=config.server.concurrency, workers=config.workers,
+        threads=config.threads, kind=kind, params=params,
+        settings=config.settings, tuned=config.tuned,
+        path=endpoint_path(kind, params),
+        note=endpoint.note if endpoint else None,
+        label=(endpoint.label or kind) if endpoint else kind,
+        repeats=scenario.repeats or suite.repeats,
+        execution=execution_of(manifest, kind) if endpoint else None,
+        server_note=config.server.note,
+        services=_services_of(suite, kind),
+        wrk=wrk, available=available,
+        reason=reason, **extra)
 
 
 def _services_of(suite: Suite, kind: str) -> dict:

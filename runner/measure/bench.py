@@ -7,7 +7,6 @@ it started and keeps every result already written.
 """
 
 import http.client
-import json
 import os
 import resource
 import shutil
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import vegeta
-from .calibrate import DEMAND_S, calibrate
+from .calibrate import DEMAND_S, Target, calibrate
 from .openbench import OpenFailed, measure_open
 from .check import check_answer
 from ..config.kinds import SLEEP_KINDS
@@ -28,15 +27,20 @@ from .env import collect_environment, portable, utc_now
 from ..model.probe import align, summarize_probe
 from ..errors import BenchError
 from ..config.manifest import Impl
-from ..model.predict import Execution, Server as ModelServer, plan_warnings, steady_state_rps
-from .procs import (ServerFailed, free_port, http_get, log_tail, run_owned, start_server,
-                    stop_server, port_was_taken, wait_ready, with_log)
+from ..model.diagnose import Level, LoadPlan, plan_warnings
+from ..model.predict import Execution, Server as ModelServer, steady_state_rps
+from ..report.sentences import warning_text
+from .procs import (RunningServer, ServerFailed, free_port, http_get, log_tail, run_owned,
+                    start_server, stop_server, port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
 from .services import ServiceFailed, ServiceHost, Started, upstream_shortfall
-from ..store.results import (FORMAT, RUN_FORMAT, VERSION, StoredRun, case_file, case_slug, read_json,
-                      write_json)
+from ..store.results import (FORMAT, RUN_FORMAT, VERSION, StoredCalibration, StoredCase,
+                             StoredCheck, StoredProbe, StoredResources, StoredRun, StoredRunFile,
+                             StoredService, StoredTimeline, StoredTiming, StoredWrk,
+                             StoredWrkText, case_file, case_slug, read_case, read_run_file,
+                             record_json, write_record)
 from ..config.suite import Case, LoadedSuite, Suite
-from .wrk import run_wrk
+from .wrk import Wrk, WrkRun
 from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
 from ..terms import ScenarioType, Status
 
@@ -215,23 +219,34 @@ def server_argv(impl: Impl, case: Case, port: int, cpus: str | None = None) -> l
     return ["taskset", "-c", cpus, *out] if cpus else out
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """A request whose answer must prove its work: the endpoint's kind, its parameters and
+    path, and how a failure names it ("the probe ")."""
+    kind: str
+    params: dict
+    path: str
+    what: str = ""
+
+
 def _checked_request(case: Case, port: int, timeout_s: float,
                      services: Started | None = None) -> float:
     """One request to the case's endpoint whose answer must prove its work; its seconds."""
-    return _checked(case.kind, case.params, case.path, port, timeout_s, "", services)
+    return _checked(Endpoint(case.kind, case.params, case.path), port, timeout_s, services)
 
 
-def _checked(kind: str, params: dict, path: str, port: int, timeout_s: float, what: str,
+def _checked(endpoint: Endpoint, port: int, timeout_s: float,
              services: Started | None = None) -> float:
     sent_at = time.time()
+    where = f"{endpoint.what}{endpoint.path}"
     try:
-        status, body, elapsed = http_get(port, path, timeout_s)
+        status, body, elapsed = http_get(port, endpoint.path, timeout_s)
     except (OSError, http.client.HTTPException) as exc:
-        raise CaseFailed(f"conformance request to {what}{path} failed: {exc}") from None
+        raise CaseFailed(f"conformance request to {where} failed: {exc}") from None
     proof = (services or Started()).proof(sent_at, time.time())
-    problems = check_answer(kind, params, status, body, elapsed, proof)
+    problems = check_answer(endpoint.kind, endpoint.params, status, body, elapsed, proof)
     if problems:
-        raise CaseFailed(f"conformance check of {what}{path} failed: " + "; ".join(problems))
+        raise CaseFailed(f"conformance check of {where} failed: " + "; ".join(problems))
     return elapsed
 
 
@@ -286,7 +301,7 @@ def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: floa
         stop_server(server)
 
 
-def _read_wrk(done, what: str) -> tuple[dict, dict]:
+def _read_wrk(done: WrkRun, what: str) -> tuple[StoredWrk, StoredWrkText]:
     """(Lua report, text report) of a finished wrk run, or CaseFailed with the reason."""
     if done.returncode != 0 or done.json_text is None:
         raise CaseFailed(f"{what} wrk exited with {done.returncode}: {done.stderr.strip()[:300]}")
@@ -296,111 +311,180 @@ def _read_wrk(done, what: str) -> tuple[dict, dict]:
         raise CaseFailed(f"cannot read {what} wrk's output: {exc}") from None
 
 
-def _require_completions(lua: dict, duration_s: float, what: str) -> None:
-    if lua["requests"] == 0:
-        errors = ", ".join(f"{v} {k}" for k, v in lua["errors"].items() if v) or "no errors"
+def _require_completions(lua: StoredWrk, duration_s: float, what: str) -> None:
+    if lua.requests == 0:
+        errors = ", ".join(f"{v} {k}" for k, v in lua.errors.items() if v) or "no errors"
         raise CaseFailed(f"no {what}request completed in {duration_s:g} s ({errors}); "
                          "the server hangs or is far slower than the run")
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """One repeat of one case: the case and its implementation, the suite's settings, the
+    folder of the run's logs, the repeat's index and the services started for it."""
+    case: Case
+    impl: Impl
+    settings: Suite
+    logs: Path
+    index: int
+    services: Started
+
+    @property
+    def prefix(self) -> Path:
+        """logs/<case>.r<index>: where this repeat's log files' names start."""
+        return self.logs / f"{case_slug(self.case.id)}.r{self.index}"
+
+    @property
+    def log_path(self) -> Path:
+        return Path(f"{self.prefix}.log")
+
+    @property
+    def server_cpus(self) -> str | None:
+        return self.settings.pinning.server if self.settings.pinning else None
+
+    @property
+    def wrk_cpus(self) -> str | None:
+        return self.settings.pinning.wrk if self.settings.pinning else None
+
+    def target(self, server: RunningServer, elapsed: float, cpus: str | None) -> Target:
+        """The checked server as a calibration or a load measures it."""
+        case, services = self.case, self.services
+        check_timeout = case.params.get("ms", 0) / 1000 + 60
+        return Target(server, f"http://127.0.0.1:{server.port}{case.path}", elapsed,
+                      lambda: _checked_request(case, server.port, check_timeout, services),
+                      str(self.prefix), self.settings.ready_timeout, cpus)
+
+
+@dataclass
+class _Clock:
+    """When a repeat started, and the runner's own marks: start, checked, measured, stopped."""
+    started_at: str = field(default_factory=utc_now)
+    marks: list[float] = field(default_factory=lambda: [time.monotonic()])
+
+    def mark(self) -> None:
+        self.marks.append(time.monotonic())
+
+    def timing(self) -> StoredTiming:
+        """The seconds between the marks so far."""
+        steps = [b - a for a, b in zip(self.marks, self.marks[1:])]
+        return StoredTiming(**dict(zip(("start_and_check_s", "measure_s", "stop_s"), steps)))
+
+
+@dataclass(frozen=True)
+class _Loads:
+    """What the loads of a closed repeat left: wrk's run (the heavy load's, and the probe's
+    for an interference case), the resources and services they used, the calibration."""
+    done: WrkRun
+    probe: WrkRun | None
+    resources: StoredResources
+    services: dict[str, StoredService]
+    calibration: StoredCalibration | None
+
+
 def measure_once(case: Case, impl: Impl, settings: Suite, work_dir: Path, index: int,
-                 host: ServiceHost | None = None) -> dict:
-    """One measurement on a fresh server, with fresh services where the case calls them."""
-    slug = case_slug(case.id)
+                 host: ServiceHost | None = None) -> tuple[StoredRun, dict]:
+    """One measurement on a fresh server, with fresh services where the case calls them:
+    the run's record and the server's /info answer."""
     logs = work_dir / "logs"
     if case.services and host is None:
         raise CaseFailed(f"{case.kind} calls {', '.join(case.services)}, and no service "
                          "was prepared for this run")
     try:
-        with (host or ServiceHost({}, logs)).started(case.services,
-                                                     logs / f"{slug}.r{index}") as services:
-            run = _measure_once(case, impl, settings, logs, slug, index, services)
+        with (host or ServiceHost({}, logs)).started(
+                case.services, logs / f"{case_slug(case.id)}.r{index}") as services:
+            run, info = _measure_once(Measurement(case, impl, settings, logs, index, services))
     except ServiceFailed as exc:
         raise CaseFailed(str(exc)) from None
-    answered = (run["wrk"]["requests"] - run["wrk"]["errors"]["status"]) if "wrk" in run else None
-    short = upstream_shortfall(run.get("services") or {}, answered, "during the load")
+    answered = (run.wrk.requests - run.wrk.errors["status"]) if run.wrk else None
+    short = upstream_shortfall(run.services, answered, "during the load")
     if short:
         raise CaseFailed(short)
-    return run
+    return run, info
 
 
-def _measure_once(case: Case, impl: Impl, settings: Suite, logs: Path, slug: str, index: int,
-                  services: Started) -> dict:
-    """start, check, warm up, wrk, stop."""
-    log_path = logs / f"{slug}.r{index}.log"
-    started_at = utc_now()
-    wrk = case.wrk
-    warmup_s = settings.warmup
-    probe = None
-    clock = [time.monotonic()]  # start, checked, measured, stopped: the runner's own share
-    calibration = None
-    pins = settings.pinning
-    wrk_cpus = pins.wrk if pins else None
-    with checked_server(case, impl, log_path, settings.ready_timeout,
-                        pins.server if pins else None, services) as (server, info, elapsed):
-        clock.append(time.monotonic())
-        url = f"http://127.0.0.1:{server.port}{case.path}"
-        check_timeout = case.params.get("ms", 0) / 1000 + 60
-        if case.type == ScenarioType.OPEN:
-            try:
-                opened = measure_open(case, server, info, elapsed, settings, logs, slug, index,
-                                      lambda: _checked_request(case, server.port, check_timeout,
-                                                               services), services)
-            except OpenFailed as exc:
-                raise CaseFailed(with_log(str(exc), log_path)) from None
-            return {"index": index, "started_at": started_at, "server_argv": server.argv,
-                    "info": info, "check": {"service_s": elapsed},
-                    "timing": {"start_and_check_s": clock[1] - clock[0],
-                               "measure_s": time.monotonic() - clock[1]}, **opened}
-        if case.type == ScenarioType.INTERFERENCE:
-            with services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
-                heavy, probe = _interfere(case, server, url, logs / f"{slug}.r{index}", wrk_cpus)
-            done = heavy
-        else:
-            if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
-                run_wrk(url, threads=wrk.threads, connections=wrk.threads, duration_s=warmup_s,
-                        timeout_s=wrk.timeout, json_out=logs / f"{slug}.warmup.json",
-                        cpus=wrk_cpus)
-            calibration = calibrate(
-                server, url, elapsed, settings.ready_timeout, str(logs / f"{slug}.r{index}"),
-                lambda: _checked_request(case, server.port, check_timeout, services),
-                os.cpu_count() or 1, wrk_cpus, demand_s=min(DEMAND_S, wrk.duration))
-            with services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
-                done = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
-                               duration_s=wrk.duration, timeout_s=wrk.timeout,
-                               json_out=logs / f"{slug}.r{index}.wrk.json", cpus=wrk_cpus)
+def _measure_once(m: Measurement) -> tuple[StoredRun, dict]:
+    """start, check, warm up, wrk, stop: the run's record and the server's /info."""
+    clock = _Clock()
+    with checked_server(m.case, m.impl, m.log_path, m.settings.ready_timeout, m.server_cpus,
+                        m.services) as (server, info, elapsed):
+        clock.mark()
+        if m.case.type == ScenarioType.OPEN:
+            return _open_run(m, server, elapsed, clock, info), info
+        loads = _closed_loads(m, server, elapsed)
         exit_code = server.proc.poll()
-        clock.append(time.monotonic())
-    clock.append(time.monotonic())
+        clock.mark()
+    clock.mark()
     if exit_code is not None:
         raise CaseFailed(with_log(f"server exited during the measurement with status {exit_code}",
-                                  log_path))
+                                  m.log_path))
+    return _closed_run(m, server.argv, elapsed, clock, loads), info
+
+
+def _open_run(m: Measurement, server: RunningServer, elapsed: float, clock: _Clock,
+              info: dict) -> StoredRun:
+    """An open case's repeat: calibration, then its offered rates (runner.measure.openbench)."""
+    try:
+        opened = measure_open(m.case, m.target(server, elapsed, None), info, m.services)
+    except OpenFailed as exc:
+        raise CaseFailed(with_log(str(exc), m.log_path)) from None
+    clock.mark()
+    return StoredRun(index=m.index, started_at=clock.started_at, server_argv=server.argv,
+                     check=StoredCheck(service_s=elapsed), timing=clock.timing(),
+                     calibration=opened.calibration, capacity=opened.capacity,
+                     points=opened.points,
+                     **({"services": opened.services} if opened.services else {}))
+
+
+def _closed_loads(m: Measurement, server: RunningServer, elapsed: float) -> _Loads:
+    """A closed case's loads: the probe beside the heavy load (interference), or a warm-up,
+    the calibration and wrk, with the server's tree and the services metered."""
+    case, wrk = m.case, m.case.wrk
+    url = f"http://127.0.0.1:{server.port}{case.path}"
+    if case.type == ScenarioType.INTERFERENCE:
+        with m.services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
+            heavy, probe = _interfere(case, server, url, m.prefix, m.wrk_cpus)
+        return _Loads(heavy, probe, sampler.result(), metered, None)
+    warmup_s = m.settings.warmup
+    if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
+        Wrk(cpus=m.wrk_cpus).run(url, threads=wrk.threads, connections=wrk.threads,
+                                 duration_s=warmup_s, timeout_s=wrk.timeout,
+                                 json_out=m.logs / f"{case_slug(case.id)}.warmup.json")
+    calibration = calibrate(m.target(server, elapsed, m.wrk_cpus), os.cpu_count() or 1,
+                            demand_s=min(DEMAND_S, wrk.duration))
+    with m.services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
+        done = Wrk(cpus=m.wrk_cpus).run(url, threads=wrk.threads, connections=wrk.connections,
+                                        duration_s=wrk.duration, timeout_s=wrk.timeout,
+                                        json_out=Path(f"{m.prefix}.wrk.json"))
+    return _Loads(done, None, sampler.result(), metered, calibration)
+
+
+def _closed_run(m: Measurement, server_argv: list[str], elapsed: float, clock: _Clock,
+                loads: _Loads) -> StoredRun:
+    """A closed case's repeat as its record, from wrk's outputs (CaseFailed where they
+    cannot be read or no request completed)."""
+    done = loads.done
     lua, text = _read_wrk(done, "the")
-    run = {"index": index, "started_at": started_at, "server_argv": server.argv,
-           "wrk_argv": portable(done.argv), "info": info, "check": {"service_s": elapsed},
-           "timing": {"start_and_check_s": clock[1] - clock[0], "measure_s": clock[2] - clock[1],
-                      "stop_s": clock[3] - clock[2]},
-           "calibration": calibration,
-           "wrk": lua, "text": text, "text_raw": done.stdout,
-           "disagreements": compare_text_json(text, lua)}
-    run["resources"] = sampler.result()
-    if metered:
-        run["services"] = metered
-    if probe is None:
-        _require_completions(lua, wrk.duration, "")
-    else:
-        probe_lua, probe_text = _read_wrk(probe, "the probe's")
-        _require_completions(probe_lua, case.window_s, "probe ")
-        run["probe"] = {"wrk_argv": portable(probe.argv), "wrk": probe_lua, "text": probe_text,
-                        "text_raw": probe.stdout,
-                        "disagreements": compare_text_json(probe_text, probe_lua)}
-        run["timeline"] = align(probe_lua, lua)
+    run = StoredRun(index=m.index, started_at=clock.started_at, server_argv=server_argv,
+                    wrk_argv=portable(done.argv), check=StoredCheck(service_s=elapsed),
+                    timing=clock.timing(), calibration=loads.calibration,
+                    wrk=lua, text=text, text_raw=done.stdout,
+                    disagreements=compare_text_json(text, lua), resources=loads.resources,
+                    **({"services": loads.services} if loads.services else {}))
+    if loads.probe is None:
+        _require_completions(lua, m.case.wrk.duration, "")
+        return run
+    probe_lua, probe_text = _read_wrk(loads.probe, "the probe's")
+    _require_completions(probe_lua, m.case.window_s, "probe ")
+    run.probe = StoredProbe(wrk_argv=portable(loads.probe.argv), wrk=probe_lua,
+                            text=probe_text, text_raw=loads.probe.stdout,
+                            disagreements=compare_text_json(probe_text, probe_lua))
+    run.timeline = StoredTimeline(**align(probe_lua.model_dump(), lua.model_dump()))
     return run
 
 
-def _interfere(case: Case, server, url: str, prefix: Path, cpus: str | None):
+def _interfere(case: Case, server: RunningServer, url: str, prefix: Path, cpus: str | None):
     """The probe for the whole window, the heavy load in its middle: (heavy, probe) runs."""
-    _checked(case.probe, {}, case.probe_path, server.port, 10.0, "the probe ")
+    _checked(Endpoint(case.probe, {}, case.probe_path, "the probe "), server.port, 10.0)
     wrk = case.wrk
     total = case.window_s
     probe_url = f"http://127.0.0.1:{server.port}{case.probe_path}"
@@ -410,17 +494,17 @@ def _interfere(case: Case, server, url: str, prefix: Path, cpus: str | None):
     def probe() -> None:
         # the probe waits as long as the window lasts: a stalled server shows as a gap
         # in its completions, not as a timeout error
-        outcome["run"] = run_wrk(probe_url, threads=1, connections=1, duration_s=total,
-                                 timeout_s=total, json_out=f"{prefix}.probe.json", stop=stop,
-                                 cpus=cpus)
+        outcome["run"] = Wrk(cpus=cpus, stop=stop).run(
+            probe_url, threads=1, connections=1, duration_s=total, timeout_s=total,
+            json_out=f"{prefix}.probe.json")
 
     thread = threading.Thread(target=probe, name="probe")
     thread.start()
     try:
         time.sleep(case.before_s)
-        heavy = run_wrk(url, threads=wrk.threads, connections=wrk.connections,
-                        duration_s=wrk.duration, timeout_s=wrk.timeout,
-                        json_out=f"{prefix}.heavy.json", cpus=cpus)
+        heavy = Wrk(cpus=cpus).run(url, threads=wrk.threads, connections=wrk.connections,
+                                   duration_s=wrk.duration, timeout_s=wrk.timeout,
+                                   json_out=f"{prefix}.heavy.json")
         thread.join(timeout=total + 60)
     finally:
         stop.set()  # only matters when interrupted: the probe's wrk is killed at once
@@ -453,74 +537,92 @@ def verify_case(case: Case, impl: Impl, work_dir: Path, ready_timeout_s: float,
             host.close()
 
 
-def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) -> dict:
+def base_record(suite: LoadedSuite, run_id: str, case: Case, environment: dict) -> StoredCase:
+    """A case's file before its first repeat: its facts and settings, running, no runs."""
     pins = suite.suite.pinning
-    return {"format": FORMAT, "version": VERSION, "suite": suite.name, "run_id": run_id,
-            "case": case.record(), "wrk": case.wrk.as_record(),
-            "pinning": pins.model_dump() if pins else None,
-            "repeats": case.repeats, "status": Status.RUNNING, "reason": None,
-            "info": None, "runs": [], "environment": environment}
+    return StoredCase(format=FORMAT, version=VERSION, suite=suite.name, run_id=run_id,
+                      case=case.record(), wrk=case.wrk.as_record(),
+                      pinning=pins.model_dump() if pins else None,
+                      repeats=case.repeats, status=Status.RUNNING, reason=None,
+                      info=None, runs=[], environment=environment)
 
 
-def run_case(case: Case, impl: Impl, suite: LoadedSuite, run_id: str, run_dir: Path,
-             environment: dict, setup_error: str | None, progress: Progress,
-             index: int, host: ServiceHost | None = None) -> dict:
-    record = base_record(suite, run_id, case, environment)
-    path = case_file(run_dir, case.id)
+@dataclass(frozen=True)
+class RunContext:
+    """What every case of a run shares: the suite, the run's id and folder, the environment
+    each case file records, the progress line and the services."""
+    suite: LoadedSuite
+    run_id: str
+    run_dir: Path
+    environment: dict
+    progress: Progress
+    host: ServiceHost | None = None
+
+
+def run_case(case: Case, impl: Impl, context: RunContext, setup_error: str | None,
+             index: int) -> StoredCase:
+    """Measure a case's repeats, writing its file after each; its record."""
+    record = base_record(context.suite, context.run_id, case, context.environment)
+    path = case_file(context.run_dir, case.id)
     if not case.available:
-        record.update(status=Status.NA, reason=case.reason)
-        write_json(path, record)
+        record.status, record.reason = Status.NA, case.reason
+        write_record(path, record)
         return record
     if setup_error:
-        record.update(status=Status.FAILED, reason=setup_error)
-        write_json(path, record)
-        progress.line(index, f"{case.id}: FAILED ({setup_error.splitlines()[0]})")
+        record.status, record.reason = Status.FAILED, setup_error
+        write_record(path, record)
+        context.progress.line(index, f"{case.id}: FAILED ({setup_error.splitlines()[0]})")
         return record
-    repeats = case.repeats
+    settings, repeats = context.suite.suite, case.repeats
     for repeat in range(repeats):
         try:
-            run = measure_once(case, impl, suite.suite, run_dir, repeat, host)
+            measured, info = measure_once(case, impl, settings, context.run_dir, repeat,
+                                          context.host)
         except CaseFailed as exc:
-            record.update(status=Status.FAILED, reason=str(exc))
-            write_json(path, record)
-            progress.advance(planned_seconds(case, repeats - repeat, suite.suite.warmup))
-            progress.line(index, f"{case.id}: FAILED ({str(exc).splitlines()[0]})")
+            record.status, record.reason = Status.FAILED, str(exc)
+            write_record(path, record)
+            context.progress.advance(planned_seconds(case, repeats - repeat, settings.warmup))
+            context.progress.line(index, f"{case.id}: FAILED ({str(exc).splitlines()[0]})")
             return record
-        record["info"] = run.pop("info")
-        record["runs"].append(run)
-        agree = (agreeing_repeats(record["runs"], suite.suite.stop_when_agree)
+        record.info = info
+        record.runs.append(measured)
+        agree = (agreeing_repeats(record.runs, settings.stop_when_agree)
                  if repeats > 2 else None)
         if agree:
-            record["stopped_early"] = agree
-        record["status"] = Status.OK if repeat == repeats - 1 or agree else Status.RUNNING
-        write_json(path, record)
-        progress.advance(planned_seconds(case, repeats - repeat if agree else 1,
-                                         suite.suite.warmup))
-        if case.type == ScenarioType.OPEN:
-            points = run["points"]
-            summary = ", ".join(f"{p['offered_rps']:g}/s: p99 {p['latency_s']['p99'] or 0:.3g} s"
-                                for p in points)
-            progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: {summary}")
-            continue
-        wrk = run["wrk"]
-        summary = f"{wrk['rps']:.1f} req/s, {wrk['requests']} requests"
-        if "timeline" in run:
-            probe = summarize_probe(run["timeline"], run["probe"]["wrk"])
-            summary += (f"; probe {probe['before_rps']} req/s before, lowest "
-                        f"{probe['during_min_rps']} req/s during")
-        progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: {summary}"
-                             + (f" ({agree})" if agree else ""))
+            record.stopped_early = agree
+        record.status = Status.OK if repeat == repeats - 1 or agree else Status.RUNNING
+        write_record(path, record)
+        context.progress.advance(planned_seconds(case, repeats - repeat if agree else 1,
+                                                 settings.warmup))
+        context.progress.line(index, f"{case.id} run {repeat + 1}/{repeats}: "
+                                     f"{_summary(case, measured)}"
+                                     + (f" ({agree})" if agree else ""))
         if agree:
             break
     return record
 
 
-def agreeing_repeats(runs: list[dict], within: float | None) -> str | None:
+def _summary(case: Case, run: StoredRun) -> str:
+    """A repeat's figures, for its progress line."""
+    if case.type == ScenarioType.OPEN:
+        return ", ".join(f"{p.offered_rps:g}/s: p99 {p.latency_s.p99 or 0:.3g} s"
+                         for p in run.points)
+    summary = f"{run.wrk.rps:.1f} req/s, {run.wrk.requests} requests"
+    if run.timeline is not None:
+        probe = summarize_probe(run.timeline.model_dump(), run.probe.wrk.model_dump())
+        summary += (f"; probe {probe['before_rps']} req/s before, lowest "
+                    f"{probe['during_min_rps']} req/s during")
+    return summary
+
+
+def agreeing_repeats(runs: list[StoredRun], within: float | None) -> str | None:
     """Why a case needs no more repeats: its first two steady rates agree within `within`."""
-    if not within or len(runs) != 2 or any("wrk" not in run for run in runs):
+    if not within or len(runs) != 2:
         return None
-    # the repeats as they are stored, read as the reports read them
+    # the repeats as records, read as the reports read them (a run's JSON is read into one)
     stored = [StoredRun.model_validate(run) for run in runs]
+    if any(run.wrk is None for run in stored):
+        return None
     rates = [steady_state_rps(run.wrk.per_second, run.service_time()) or run.wrk.rps
              for run in stored]
     low, high = sorted(rates)
@@ -533,11 +635,11 @@ def completed_cases(run_dir: Path, suite: LoadedSuite, cases: list[Case]) -> set
     """Case ids already measured in run_dir with the same settings (for --resume)."""
     done = set()
     for case in cases:
-        old, _ = read_json(case_file(run_dir, case.id))
-        if (isinstance(old, dict) and old.get("status") in (Status.OK, Status.NA)
-                and old.get("case") == case.record() and old.get("wrk") == case.wrk.as_record()
-                and old.get("repeats") == (case.repeats)
-                and old.get("pinning") == base_record(suite, "", case, {})["pinning"]):
+        old, _ = read_case(case_file(run_dir, case.id))
+        new = base_record(suite, "", case, {})
+        if (old is not None and old.status in (Status.OK, Status.NA)
+                and record_json(old.case) == record_json(new.case) and old.wrk == new.wrk
+                and old.repeats == new.repeats and old.pinning == new.pinning):
             done.add(case.id)
     return done
 
@@ -551,21 +653,35 @@ def method_checks(cases: list[Case], cores: int) -> tuple[list[str], list[str]]:
         execution = Execution(**case.execution) if case.execution else None
         server = ModelServer(case.concurrency, case.workers, case.threads)
         known_s = case.params["ms"] / 1000 if "ms" in case.params else None
-        for level, message in plan_warnings(
-                execution, server, case.wrk.threads, case.wrk.connections, case.wrk.duration,
-                case.wrk.timeout, known_s, cores):
-            (errors if level == "error" else warnings).append(f"{case.id}: {message}")
+        load = LoadPlan(case.wrk.threads, case.wrk.connections, case.wrk.duration,
+                        case.wrk.timeout)
+        for found in plan_warnings(execution, server, load, known_s, cores):
+            (errors if found.level == Level.ERROR else warnings).append(
+                f"{case.id}: {warning_text(found)}")
     return warnings, errors
 
 
-def _read_run(path: Path) -> dict | None:
-    data, _ = read_json(path)
-    return data if isinstance(data, dict) and data.get("format") == RUN_FORMAT else None
+def _start_run_file(suite: LoadedSuite, cases: list[Case], run_dir: Path, repo: Path,
+                    environment: dict, resume: bool) -> StoredRunFile:
+    """run.json as the run starts: a new one, or a resumed run's own with this start added."""
+    path = run_dir / "run.json"
+    previous, _ = read_run_file(path) if resume else (None, None)
+    if previous is not None:
+        # a resumed run keeps the environment it started with; each case file has its own
+        previous.resumed_at = [*previous.resumed_at, environment["started_at"]]
+        previous.cases = [c.id for c in cases]
+        run = previous
+    else:
+        run = StoredRunFile(format=RUN_FORMAT, version=VERSION, suite=suite.name,
+                            run_id=run_dir.name, suite_file=portable([suite.file], repo)[0],
+                            suite_text=suite.text, environment=environment,
+                            cases=[c.id for c in cases], finished_at=None)
+    write_record(path, run)
+    return run
 
 
-def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run_dir: Path,
-              repo: Path, console, resume: bool = False) -> list[dict]:
-    used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
+def _check_plan(suite: LoadedSuite, cases: list[Case], used: list[Impl], console) -> None:
+    """The tools, the open-file limit and the method, before anything starts."""
     check_tools(used, pinning=suite.suite.pinning is not None)
     if any(c.type == ScenarioType.OPEN and c.available for c in cases) and vegeta.binary() is None:
         raise BenchError(str(vegeta.VegetaMissing()))
@@ -576,22 +692,44 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
                          file=suite.file)
     for warning in warnings:
         console.print(f"warning: {warning}", highlight=False)
+
+
+def _set_up(used: list[Impl], cases: list[Case], run_dir: Path, console) -> dict:
+    """Each implementation's setup steps: why an implementation (by name) or one of its
+    servers (by (name, server)) cannot run, or None."""
+    for impl in used:
+        console.print(f"setting up {impl.name} ...", highlight=False)
+    setup_errors: dict = {impl.name: run_setup(impl, run_dir / "logs" / f"setup-{impl.name}.log")
+                          for impl in used}
+    for impl in used:  # a program the setup should have built fails its server's cases
+        if not setup_errors[impl.name]:
+            for server, problem in program_problems(impl, cases).items():
+                setup_errors[(impl.name, server)] = problem
+    return setup_errors
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run measures: the suite, the implementations and the cases planned from them."""
+    suite: LoadedSuite
+    impls: dict[str, Impl]
+    cases: list[Case]
+
+
+def run_suite(plan: Plan, run_dir: Path, repo: Path, console,
+              resume: bool = False) -> list[dict]:
+    """Measure the cases into run_dir; every case's record, as its file holds it."""
+    suite, impls, cases = plan.suite, plan.impls, plan.cases
+    used = [impls[name] for name in dict.fromkeys(c.impl for c in cases if c.available)]
+    _check_plan(suite, cases, used, console)
     run_dir.mkdir(parents=True, exist_ok=True)
-    run_id = run_dir.name
     skip = completed_cases(run_dir, suite, cases) if resume else set()
     environment = collect_environment(repo)
     todo = [c for c in cases if c.id not in skip]
     if skip:
         console.print(f"resuming {run_dir}: {len(skip)} cases already measured, "
                       f"{len(todo)} to go", highlight=False)
-    for impl in used:
-        console.print(f"setting up {impl.name} ...", highlight=False)
-    setup_errors = {impl.name: run_setup(impl, run_dir / "logs" / f"setup-{impl.name}.log")
-                    for impl in used}
-    for impl in used:  # a program the setup should have built fails its server's cases
-        if not setup_errors[impl.name]:
-            for server, problem in program_problems(impl, cases).items():
-                setup_errors[(impl.name, server)] = problem
+    setup_errors = _set_up(used, cases, run_dir, console)
     environment["packages"] = {impl.name: collect_packages(impl) for impl in used}
     host = ServiceHost(suite.suite.services.model_dump(exclude_none=True), run_dir / "logs")
     needed = {name for c in todo if c.available for name in c.services}
@@ -599,23 +737,12 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
         console.print(f"preparing {', '.join(sorted(needed))} ...", highlight=False)
     host.prepare(needed)
     environment["services"] = dict(host.versions) or None
-    run_path = run_dir / "run.json"
-    previous = _read_run(run_path) if resume else None
-    if previous:
-        # a resumed run keeps the environment it started with; each case file has its own
-        previous.setdefault("resumed_at", []).append(environment["started_at"])
-        previous["cases"] = [c.id for c in cases]
-        write_json(run_path, previous)
-    else:
-        write_json(run_path, {"format": RUN_FORMAT, "version": VERSION, "suite": suite.name,
-                              "run_id": run_id, "suite_file": portable([suite.file], repo)[0],
-                              "suite_text": suite.text,
-                              "environment": environment, "cases": [c.id for c in cases],
-                              "finished_at": None})
+    run_file = _start_run_file(suite, cases, run_dir, repo, environment, resume)
     progress = Progress(sum(planned_seconds(c, c.repeats, suite.suite.warmup)
                             for c in todo), console, len(cases))
     console.print(f"{len(todo)} cases, about {_clock(progress.planned_s)} of measuring; "
                   f"results in {run_dir}", highlight=False)
+    run = RunContext(suite, run_dir.name, run_dir, environment, progress, host)
     records = []
     try:
         for index, case in enumerate(cases, 1):
@@ -623,14 +750,12 @@ def run_suite(suite: LoadedSuite, impls: dict[str, Impl], cases: list[Case], run
                 continue
             problem = (setup_errors.get(case.impl) or setup_errors.get((case.impl, case.server))
                        or host.problem(case.services))
-            records.append(run_case(case, impls[case.impl], suite, run_id, run_dir,
-                                    environment, problem, progress, index, host))
+            records.append(run_case(case, impls[case.impl], run, problem, index))
     finally:
         host.close()
-    run = json.loads(run_path.read_text())
-    if run.get("finished_at"):  # a resumed run that had finished once keeps that time
-        run.setdefault("resumed_finished_at", []).append(utc_now())
+    if run_file.finished_at:  # a resumed run that had finished once keeps that time
+        run_file.resumed_finished_at = [*run_file.resumed_finished_at, utc_now()]
     else:
-        run["finished_at"] = utc_now()
-    write_json(run_path, run)
-    return records
+        run_file.finished_at = utc_now()
+    write_record(run_dir / "run.json", run_file)
+    return [record_json(record) for record in records]

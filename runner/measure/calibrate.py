@@ -17,12 +17,16 @@ A request slower than 0.5 s is calibrated by one more checked request instead.
 """
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import psutil
 
 from ..model.predict import BUSY_CORES
+from .procs import RunningServer
 from .sampling import TreeSampler, cpu_seconds
-from .wrk import run_wrk
+from ..store.results import StoredCalibration, StoredResources, StoredWrk
+from .wrk import Wrk
 from .wrkparse import WrkParseError, parse_wrk_json
 
 SERVICE_S = 1.0            # one connection alone for this long: the service time
@@ -51,8 +55,24 @@ def _tree(root: int) -> tuple[frozenset[int], float]:
     return frozenset(pids), cpu
 
 
-def wait_settled(root: int, timeout_s: float) -> dict:
-    """Wait until the tree keeps the same processes and is idle; how long that took."""
+@dataclass(frozen=True)
+class Target:
+    """A fresh server that passed its conformance check, as a calibration or a load
+    measures it: the process, the case's URL on it, the conformance requests' time, one
+    more checked request (`request_once()`, its seconds), the prefix of this repeat's log
+    files, how long the tree may take to settle, and wrk's CPUs (taskset) if pinned."""
+    server: RunningServer
+    url: str
+    check_s: float
+    request_once: Callable[[], float]
+    prefix: str
+    timeout_s: float
+    cpus: str | None = None
+
+
+def wait_settled(root: int, timeout_s: float) -> tuple[bool, float, int]:
+    """Wait until the tree keeps the same processes and is idle: (settled, how long that
+    took, its processes)."""
     started = time.monotonic()
     pids, cpu = _tree(root)
     quiet = 0
@@ -63,18 +83,19 @@ def wait_settled(root: int, timeout_s: float) -> dict:
         quiet = quiet + 1 if (now_pids == pids and idle) else 0
         pids, cpu = now_pids, now_cpu
         if quiet >= SETTLE_POLLS:
-            return {"settled": True, "settle_s": time.monotonic() - started,
-                    "processes": len(pids)}
-    return {"settled": False, "settle_s": time.monotonic() - started, "processes": len(pids)}
+            return True, time.monotonic() - started, len(pids)
+    return False, time.monotonic() - started, len(pids)
 
 
-def _wrk_phase(server, url: str, connections: int, duration_s: float, timeout_s: float,
-               json_out, cpus: str | None) -> tuple[dict | None, dict, str | None]:
+def _wrk_phase(target: Target, connections: int, duration_s: float,
+               suffix: str) -> tuple[StoredWrk | None, StoredResources, str | None]:
     """(wrk's Lua report or None, resources, error) of one short run beside a sampler."""
+    server = target.server
     with TreeSampler(server.proc.pid, server.port) as sampler:
-        done = run_wrk(url, threads=min(connections, 4), connections=connections,
-                       duration_s=duration_s, timeout_s=max(timeout_s, 1.0), json_out=json_out,
-                       cpus=cpus)
+        done = Wrk(cpus=target.cpus).run(
+            target.url, threads=min(connections, 4), connections=connections,
+            duration_s=duration_s, timeout_s=max(target.timeout_s, 1.0),
+            json_out=f"{target.prefix}{suffix}")
     resources = sampler.result()
     if done.returncode != 0 or done.json_text is None:
         return None, resources, f"wrk exited with {done.returncode}"
@@ -82,53 +103,53 @@ def _wrk_phase(server, url: str, connections: int, duration_s: float, timeout_s:
         lua = parse_wrk_json(done.json_text)
     except WrkParseError as exc:
         return None, resources, str(exc)
-    return lua, resources, None if lua["requests"] else "no request completed"
+    return lua, resources, None if lua.requests else "no request completed"
 
 
-def calibrate(server, url: str, check_s: float, timeout_s: float, json_prefix: str,
-              request_once, cores: int, cpus: str | None = None,
-              demand_s: float = DEMAND_S) -> dict:
+def calibrate(target: Target, cores: int, demand_s: float = DEMAND_S) -> StoredCalibration:
     """Service time and CPU demand of one request on this server (docs/formats.md).
 
-    `check_s` is the conformance request's time; `request_once()` sends one checked
-    request and returns its seconds. The service time is the median latency of one
-    connection alone; the CPU demand is the tree's CPU seconds per request with two
-    connections per core (see the module's text).
+    The service time is the median latency of one connection alone; the CPU demand is the
+    tree's CPU seconds per request with two connections per core, for up to `demand_s`
+    (see the module's text).
     """
-    record = wait_settled(server.proc.pid, timeout_s)
-    if check_s >= SLOW_S:
-        with TreeSampler(server.proc.pid, server.port) as sampler:
-            seconds = request_once()
-        cpu = sampler.result()["server_cpu_s"]
-        return {**record, "method": "single request", "requests": 1, "service_s": seconds,
-                "cpu_demand_s": cpu, "demand_server_cores": cpu / seconds}
-    alone, alone_resources, error = _wrk_phase(server, url, 1, SERVICE_S, timeout_s,
-                                               f"{json_prefix}.service.json", cpus)
+    settled, settle_s, processes = wait_settled(target.server.proc.pid, target.timeout_s)
+    record = {"settled": settled, "settle_s": settle_s, "processes": processes}
+    if target.check_s >= SLOW_S:
+        return _single_request(target, record)
+    alone, alone_resources, error = _wrk_phase(target, 1, SERVICE_S, ".service.json")
     if error:
-        return {**record, "error": f"service time: {error}"}
-    alone_cores = alone_resources["server_cpu_s"] / alone_resources["wall_s"]
-    computes = alone_cores >= BUSY_CORES
+        return StoredCalibration(**record, error=f"service time: {error}")
+    alone_cores = alone_resources.server_cpu_s / alone_resources.wall_s
     busy_connections = 2 * cores
     record["method"] = f"wrk -c1, then -c{busy_connections}"
-    busy, resources, error = _wrk_phase(server, url, busy_connections, demand_s, timeout_s,
-                                        f"{json_prefix}.demand.json", cpus)
+    busy, resources, error = _wrk_phase(target, busy_connections, demand_s, ".demand.json")
     if error:
-        return {**record, "error": f"CPU demand: {error}"}
+        return StoredCalibration(**record, error=f"CPU demand: {error}")
     # wrk stops without waiting for its last answers: let the server finish them (a worker
     # blocked by one would otherwise hold back the first requests of the load). Queued
     # CPU work shows as a busy tree; a queue of waits needs its length in time.
-    if computes:
-        record["drained"] = wait_settled(server.proc.pid, timeout_s)["settled"]
+    if alone_cores >= BUSY_CORES:
+        record["drained"] = wait_settled(target.server.proc.pid, target.timeout_s)[0]
     else:
-        time.sleep(min(busy_connections * alone["latency_s"]["p50"], DRAIN_MAX_S))
-    cpu_alone = alone_resources["server_cpu_s"] / alone["requests"]
-    cpu_busy = resources["server_cpu_s"] / busy["requests"]
-    return {**record, "requests": alone["requests"], "service_s": alone["latency_s"]["p50"],
-            "service_mean_s": alone["latency_s"]["mean"],
-            "cpu_alone_s": cpu_alone, "alone_server_cores": alone_cores,
-            "demand_connections": busy_connections, "demand_requests": busy["requests"],
-            "demand_duration_s": busy["duration_s"],
-            "demand_split": resources.get("connections_per_process"),
-            "cpu_demand_s": cpu_busy,
-            "demand_server_cores": resources["server_cpu_s"] / resources["wall_s"],
-            "demand_wrk_cpu_s": resources["wrk_cpu_s"]}
+        time.sleep(min(busy_connections * alone.latency_s["p50"], DRAIN_MAX_S))
+    return StoredCalibration(
+        **record, requests=alone.requests, service_s=alone.latency_s["p50"],
+        service_mean_s=alone.latency_s["mean"],
+        cpu_alone_s=alone_resources.server_cpu_s / alone.requests,
+        alone_server_cores=alone_cores,
+        demand_connections=busy_connections, demand_requests=busy.requests,
+        demand_duration_s=busy.duration_s,
+        demand_split=resources.connections_per_process,
+        cpu_demand_s=resources.server_cpu_s / busy.requests,
+        demand_server_cores=resources.server_cpu_s / resources.wall_s,
+        demand_wrk_cpu_s=resources.wrk_cpu_s)
+
+
+def _single_request(target: Target, record: dict) -> StoredCalibration:
+    """A slow request is calibrated by one more checked request, its CPU sampled around it."""
+    with TreeSampler(target.server.proc.pid, target.server.port) as sampler:
+        seconds = target.request_once()
+    cpu = sampler.result().server_cpu_s
+    return StoredCalibration(**record, method="single request", requests=1, service_s=seconds,
+                             cpu_demand_s=cpu, demand_server_cores=cpu / seconds)

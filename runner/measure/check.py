@@ -131,50 +131,63 @@ def check_answer(kind: str, params: dict, status: int, body: bytes, elapsed_s: f
     if data.get("kind") != kind:
         return [f"body kind is {data.get('kind')!r}, expected {kind!r}"]
     if kind in SLEEP_KINDS:
-        ms = params["ms"]
-        slept = data.get("slept_ms")
-        problems = []
-        if data.get("ms") != ms:
-            problems.append(f"body ms is {data.get('ms')!r}, expected {ms}")
-        if not isinstance(slept, (int, float)) or isinstance(slept, bool):
-            problems.append(f"slept_ms is {slept!r}, expected a number")
-        elif slept < ms - SLEEP_TOLERANCE_S * 1000:
-            problems.append(f"slept_ms is {slept}, expected at least {ms}")
-        if elapsed_s < ms / 1000 - SLEEP_TOLERANCE_S:
-            problems.append(f"answered in {elapsed_s * 1000:.1f} ms, a sleep of {ms} ms "
-                            "cannot be faster")
-        return problems
+        return _sleep_problems(data, params["ms"], elapsed_s)
     if kind in UPSTREAM_KINDS or kind in DB_KINDS:
-        ms = params["ms"]
-        problems = [] if data.get("ms") == ms else [f"body ms is {data.get('ms')!r}, expected {ms}"]
-        if elapsed_s < ms / 1000 - SLEEP_TOLERANCE_S:
-            problems.append(f"answered in {elapsed_s * 1000:.1f} ms, a call that waits {ms} ms "
-                            "cannot be faster")
-        if proof is None:
-            return problems + ["no proof to check the answer against"]
-        check = _upstream_problems if kind in UPSTREAM_KINDS else _db_problems
-        return problems + check(data, ms, proof)
+        return _io_problems(kind, data, params["ms"], elapsed_s, proof)
     if kind in SUM_KINDS or kind == "fib":
-        n = params["n"]
-        expected = n * (n - 1) // 2 if kind in SUM_KINDS else fib(n)
-        problems = []
-        if data.get("n") != n:
-            problems.append(f"body n is {data.get('n')!r}, expected {n}")
-        if data.get("result") != expected:
-            problems.append(f"result is {data.get('result')!r}, expected {expected}")
-        return problems
+        return _compute_problems(kind, data, params["n"])
     if kind in JSON_KINDS:
-        count = params["items"]
-        items = data.get("items")
-        if data.get("count") != count:
-            return [f"count is {data.get('count')!r}, expected {count}"]
-        if not isinstance(items, list) or len(items) != count:
-            got = len(items) if isinstance(items, list) else items
-            return [f"items has {got!r} entries, expected {count}"]
-        problems = []
-        for i, item in enumerate(items):
-            problems += _client_problems(item, i)
-            if problems:
-                break
-        return problems
+        return _json_problems(data, params["items"])
     raise ValueError(f"no check for kind {kind!r}")
+
+
+def _sleep_problems(data: dict, ms: int, elapsed_s: float) -> list[str]:
+    slept = data.get("slept_ms")
+    problems = []
+    if data.get("ms") != ms:
+        problems.append(f"body ms is {data.get('ms')!r}, expected {ms}")
+    if not isinstance(slept, (int, float)) or isinstance(slept, bool):
+        problems.append(f"slept_ms is {slept!r}, expected a number")
+    elif slept < ms - SLEEP_TOLERANCE_S * 1000:
+        problems.append(f"slept_ms is {slept}, expected at least {ms}")
+    if elapsed_s < ms / 1000 - SLEEP_TOLERANCE_S:
+        problems.append(f"answered in {elapsed_s * 1000:.1f} ms, a sleep of {ms} ms "
+                        "cannot be faster")
+    return problems
+
+
+def _io_problems(kind: str, data: dict, ms: int, elapsed_s: float,
+                 proof: Proof | None) -> list[str]:
+    problems = [] if data.get("ms") == ms else [f"body ms is {data.get('ms')!r}, expected {ms}"]
+    if elapsed_s < ms / 1000 - SLEEP_TOLERANCE_S:
+        problems.append(f"answered in {elapsed_s * 1000:.1f} ms, a call that waits {ms} ms "
+                        "cannot be faster")
+    if proof is None:
+        return problems + ["no proof to check the answer against"]
+    check = _upstream_problems if kind in UPSTREAM_KINDS else _db_problems
+    return problems + check(data, ms, proof)
+
+
+def _compute_problems(kind: str, data: dict, n: int) -> list[str]:
+    expected = n * (n - 1) // 2 if kind in SUM_KINDS else fib(n)
+    problems = []
+    if data.get("n") != n:
+        problems.append(f"body n is {data.get('n')!r}, expected {n}")
+    if data.get("result") != expected:
+        problems.append(f"result is {data.get('result')!r}, expected {expected}")
+    return problems
+
+
+def _json_problems(data: dict, count: int) -> list[str]:
+    items = data.get("items")
+    if data.get("count") != count:
+        return [f"count is {data.get('count')!r}, expected {count}"]
+    if not isinstance(items, list) or len(items) != count:
+        got = len(items) if isinstance(items, list) else items
+        return [f"items has {got!r} entries, expected {count}"]
+    problems = []
+    for i, item in enumerate(items):
+        problems += _client_problems(item, i)
+        if problems:
+            break
+    return problems

@@ -12,7 +12,10 @@ when the attack ended are counted, not dropped.
 
 import base64
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from ..store.results import StoredOpenLatency, StoredPoint
 
 # a request leaving this much later than intended means the generator did not hold its rate
 LATE_S = 0.010
@@ -65,9 +68,47 @@ def _max_in_flight(spans: list[tuple[float, float]]) -> int:
     return most
 
 
+@dataclass
+class _Tally:
+    """What the requests of one rate add up to, one request at a time."""
+    latencies: list[float] = field(default_factory=list)
+    lateness: list[float] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)
+    codes: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    timeouts: int = 0
+    failed_proof: int = 0
+    in_flight_at_end: int = 0
+    first_problem: str | None = None
+
+    def add(self, r: dict, late: float, end: float, problems_of) -> None:
+        self.lateness.append(late)
+        finished = r["sent"] + r["latency_s"]
+        self.spans.append((r["sent"], finished))
+        if r["sent"] < end < finished:
+            self.in_flight_at_end += 1
+        self.codes[str(r["code"])] = self.codes.get(str(r["code"]), 0) + 1
+        if r["error"]:
+            self.errors += 1
+            if "timeout" in r["error"].lower() or "deadline" in r["error"].lower():
+                self.timeouts += 1
+            return
+        if r["code"] != 200:
+            self.errors += 1
+            return
+        if problems_of is not None:
+            problems = problems_of(r)
+            if problems:
+                self.failed_proof += 1
+                self.first_problem = self.first_problem or "; ".join(problems)
+                return
+        self.latencies.append(late + r["latency_s"])
+
+
 def summarize(results: list[dict], rate: float, duration_s: float,
-              problems_of=None) -> dict:
-    """The figures of one offered rate.
+              problems_of=None) -> StoredPoint:
+    """The figures of one offered rate (without when it started, the command line, the
+    resources and the services, which the runner adds).
 
     `problems_of(result)` returns the conformance problems of one answer (the proof of
     work each body carries), or None to skip that check.
@@ -76,51 +117,26 @@ def summarize(results: list[dict], rate: float, duration_s: float,
         raise OpenParseError("vegeta recorded no request")
     start = results[0]["sent"] - results[0]["seq"] / rate
     end = start + duration_s
-    latencies, lateness, spans = [], [], []
-    codes: dict[str, int] = {}
-    errors = timeouts = failed_proof = 0
-    in_flight_at_end = 0
-    first_problem = None
+    tally = _Tally()
     for r in results:
-        late = max(0.0, r["sent"] - (start + r["seq"] / rate))
-        lateness.append(late)
-        finished = r["sent"] + r["latency_s"]
-        spans.append((r["sent"], finished))
-        if r["sent"] < end < finished:
-            in_flight_at_end += 1
-        codes[str(r["code"])] = codes.get(str(r["code"]), 0) + 1
-        if r["error"]:
-            errors += 1
-            if "timeout" in r["error"].lower() or "deadline" in r["error"].lower():
-                timeouts += 1
-            continue
-        if r["code"] != 200:
-            errors += 1
-            continue
-        if problems_of is not None:
-            problems = problems_of(r)
-            if problems:
-                failed_proof += 1
-                first_problem = first_problem or "; ".join(problems)
-                continue
-        latencies.append(late + r["latency_s"])
-    latencies.sort()
-    lateness.sort()
+        tally.add(r, max(0.0, r["sent"] - (start + r["seq"] / rate)), end, problems_of)
+    latencies, lateness = sorted(tally.latencies), sorted(tally.lateness)
     sent_span = results[-1]["sent"] - results[0]["sent"]
-    return {
-        "offered_rps": rate,
-        "requests": len(results),
-        "sent_rps": (len(results) - 1) / sent_span if sent_span > 0 else None,
-        "ok": len(latencies),
-        "completed_rps": len(latencies) / duration_s,
-        "errors": errors, "timeouts": timeouts, "failed_proof": failed_proof,
-        "first_problem": first_problem,
-        "codes": codes,
-        "latency_s": {**{k: _quantile(latencies, q) for k, q in PERCENTILES.items()},
-                      "max": latencies[-1] if latencies else None},
-        "late_p99_s": _quantile(lateness, 0.99),
-        "late_max_s": lateness[-1],
-        "held_rate": _quantile(lateness, 0.99) <= LATE_S,
-        "in_flight_at_end": in_flight_at_end,
-        "max_in_flight": _max_in_flight(spans),
-    }
+    return StoredPoint(
+        offered_rps=rate,
+        requests=len(results),
+        sent_rps=(len(results) - 1) / sent_span if sent_span > 0 else None,
+        ok=len(latencies),
+        completed_rps=len(latencies) / duration_s,
+        errors=tally.errors, timeouts=tally.timeouts, failed_proof=tally.failed_proof,
+        first_problem=tally.first_problem,
+        codes=tally.codes,
+        latency_s=StoredOpenLatency(
+            **{k: _quantile(latencies, q) for k, q in PERCENTILES.items()},
+            max=latencies[-1] if latencies else None),
+        late_p99_s=_quantile(lateness, 0.99),
+        late_max_s=lateness[-1],
+        held_rate=_quantile(lateness, 0.99) <= LATE_S,
+        in_flight_at_end=tally.in_flight_at_end,
+        max_in_flight=_max_in_flight(tally.spans),
+    )

@@ -10,6 +10,8 @@ import time
 
 import psutil
 
+from ..store.results import StoredResources
+
 
 def cpu_seconds(proc: psutil.Process) -> float | None:
     try:
@@ -134,22 +136,22 @@ class TreeSampler:
                 self.wrk_first.setdefault(proc.pid, 0.0)  # wrk starts after the sampler
                 self.wrk_last[proc.pid] = cpu
 
-    def result(self) -> dict:
+    def result(self) -> StoredResources:
         server_cpu = sum(self.last_cpu[p] - self.first_cpu[p] for p in self.last_cpu)
         wrk_cpu = sum(self.wrk_last[p] - self.wrk_first[p] for p in self.wrk_last)
-        return {
-            "wall_s": self._wall,
-            "server_cpu_s": server_cpu,
-            "server_rss_peak_bytes": max(self.rss) if self.rss else None,
-            "server_rss_mean_bytes": sum(self.rss) / len(self.rss) if self.rss else None,
-            "server_processes_max": self.processes_max,
-            "server_threads_max": self.threads_max,
-            "wrk_cpu_s": wrk_cpu,          # the load generator's (wrk or vegeta)
-            "runner_cpu_s": self._runner_cpu[1] - self._runner_cpu[0],
+        return StoredResources(
+            wall_s=self._wall,
+            server_cpu_s=server_cpu,
+            server_rss_peak_bytes=max(self.rss) if self.rss else None,
+            server_rss_mean_bytes=sum(self.rss) / len(self.rss) if self.rss else None,
+            server_processes_max=self.processes_max,
+            server_threads_max=self.threads_max,
+            wrk_cpu_s=wrk_cpu,          # the load generator's (wrk or vegeta)
+            runner_cpu_s=self._runner_cpu[1] - self._runner_cpu[0],
             # the whole machine, every process and the kernel: how busy its cores were
-            "machine_busy_s": self._machine[1][0] - self._machine[0][0],
-            "machine_irq_s": self._machine[1][1] - self._machine[0][1],
-            "connections_per_process": sorted(self.connections.values(), reverse=True),
-            "samples": len(self.rss),
-            "server_cpu_series": [list(point) for point in self.series],
-        }
+            machine_busy_s=self._machine[1][0] - self._machine[0][0],
+            machine_irq_s=self._machine[1][1] - self._machine[0][1],
+            connections_per_process=sorted(self.connections.values(), reverse=True),
+            samples=len(self.rss),
+            server_cpu_series=[list(point) for point in self.series],
+        )

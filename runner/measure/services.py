@@ -32,6 +32,7 @@ import psutil
 from .check import TABLE_ROWS, Proof
 from .procs import OWNED, free_port, http_get, log_tail, run_owned
 from .sampling import cpu_seconds
+from ..store.results import StoredService, StoredServiceUse
 
 UPSTREAM_DIR = Path(__file__).resolve().parents[2] / "services" / "upstream"
 DATABASE = "bench"
@@ -112,7 +113,7 @@ class Running:
     name: str
     proc: subprocess.Popen
     env: dict[str, str]
-    record: dict
+    record: StoredService
     port: int
     key: bytes | None = None
     is_backend: "Backends | None" = None
@@ -149,12 +150,12 @@ class Started:
         except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as exc:
             raise ServiceFailed(f"the upstream did not tell the calls it served: {exc}") from None
 
-    def records(self) -> dict:
-        return {name: dict(svc.record) for name, svc in self.running.items()}
+    def records(self) -> dict[str, StoredService]:
+        return {name: svc.record.model_copy(deep=True) for name, svc in self.running.items()}
 
     @contextmanager
     def metered(self):
-        """Yields the run's `services` record, filled when the block ends: each service's
+        """Yields the run's `services` records, filled when the block ends: each service's
         CPU over the block (its cores), its memory at the end, and the upstream's calls."""
         out = self.records()
         first = {name: (svc.cpu_s(), time.monotonic()) for name, svc in self.running.items()}
@@ -163,17 +164,19 @@ class Started:
         for name, svc in self.running.items():
             cpu, started = first[name]
             used, wall = svc.cpu_s() - cpu, time.monotonic() - started
-            out[name]["resources"] = {"cpu_s": used, "wall_s": wall,
-                                      "cores": used / wall if wall > 0 else None,
-                                      "memory_end_bytes": svc.memory()}
+            out[name].resources = StoredServiceUse(cpu_s=used, wall_s=wall,
+                                                   cores=used / wall if wall > 0 else None,
+                                                   memory_end_bytes=svc.memory())
         if served is not None:
-            out["upstream"]["served"] = self.upstream_served() - served
+            out["upstream"].served = self.upstream_served() - served
 
 
-def upstream_shortfall(record: dict, answered: int | None, during: str) -> str | None:
+def upstream_shortfall(record: dict[str, StoredService], answered: int | None,
+                       during: str) -> str | None:
     """Why the server's `answered` requests cannot each have called the upstream, from a
-    load's `services` record (Started.metered), or None when the upstream served enough."""
-    served = record.get("upstream", {}).get("served")
+    load's `services` records (Started.metered), or None when the upstream served enough."""
+    upstream = record.get("upstream")
+    served = upstream.served if upstream else None
     if served is None or answered is None or served >= answered:
         return None
     return (f"the upstream answered {served} calls {during}, but the server answered "
@@ -301,8 +304,8 @@ class ServiceHost:
                     raise ServiceFailed(f"PostgreSQL did not start on port {port}; log tail:\n"
                                         + log_tail(log))
                 time.sleep(0.05)
-            record = {"title": "PostgreSQL", "version": self.versions.get("postgres"),
-                      "max_connections": max_connections, "pid": proc.pid}
+            record = StoredService(title="PostgreSQL", version=self.versions.get("postgres"),
+                                   max_connections=max_connections, pid=proc.pid)
             yield Running("postgres", proc, {
                 "BENCH_DATABASE_URL":
                     f"postgresql://{DB_USER}@127.0.0.1:{port}/{DATABASE}?sslmode=disable"},
@@ -332,9 +335,10 @@ class ServiceHost:
                                 f"127.0.0.1:{port}"], stdin=subprocess.DEVNULL, stdout=out,
                                stderr=subprocess.STDOUT, env=env)
         try:
-            health = _wait_health(proc, port, log)
-            record = {"title": "the upstream, Go net/http",
-                      "version": health.get("go_version"), "pid": proc.pid}
+            version = _wait_health(proc, port, log).get("go_version")
+            record = StoredService(title="the upstream, Go net/http",
+                                   version=version if isinstance(version, str) else None,
+                                   pid=proc.pid)
             yield Running("upstream", proc,
                           {"BENCH_UPSTREAM_URL": f"http://127.0.0.1:{port}"}, record, port,
                           key.encode())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .procs import OWNED
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]   # runner/measure/vegeta.py -> the repository
 MODULE = "github.com/tsenart/vegeta/v12"
 VERSION = "v12.13.0"
 GRACE_S = 15.0

@@ -59,60 +59,77 @@ def _seconds(value: float) -> int:
     return max(1, math.ceil(value - 1e-9))
 
 
-def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
-            timeout_s: float, json_out: Path | str, wrk: str = "wrk",
-            stop: threading.Event | None = None, cpus: str | None = None) -> WrkRun:
-    """Run wrk once against url and wait for it, never longer than duration + timeout + 15 s.
+@dataclass(frozen=True)
+class Wrk:
+    """How wrk is started: the program, the CPUs it is pinned to (taskset's list) and an
+    event that cancels it (the interference probe, stopped with its heavy load)."""
 
-    The Lua report goes to json_out (an older file there is removed first, so a stale
-    report is never taken for this run's). On the bound, or on any exception while
-    waiting (KeyboardInterrupt included), wrk's process group is killed and reaped.
-    """
-    argv = wrk_argv(url, threads=threads, connections=connections, duration_s=duration_s,
-                    timeout_s=timeout_s, wrk=wrk)
-    if cpus:
-        argv = ["taskset", "-c", cpus, *argv]  # exec'd pinned: every wrk thread inherits it
-    if shutil.which(wrk) is None:
-        raise WrkMissing(wrk)
-    json_path = Path(json_out)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.unlink(missing_ok=True)
-    env = {**os.environ, "WRK_JSON_OUT": str(json_path)}
-    bound_s = _seconds(duration_s) + _seconds(timeout_s) + GRACE_S
-    try:
-        proc = OWNED.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=env, text=True, errors="replace")
-    except FileNotFoundError:
-        raise WrkMissing(wrk) from None
-    timed_out = False
-    deadline = time.monotonic() + bound_s
-    try:
-        while True:
-            # short waits so that a run beside another (the interference probe) can be
-            # cancelled through `stop`; communicate() may be retried without losing output
-            try:
-                stdout, stderr = proc.communicate(timeout=0.25)
-                break
-            except subprocess.TimeoutExpired:
-                cancelled = stop is not None and stop.is_set()
-                if cancelled or time.monotonic() > deadline:
-                    timed_out = not cancelled
-                    _kill_group(proc)
-                    stdout, stderr = proc.communicate(timeout=10)
-                    break
-    finally:
-        if proc.returncode is None:  # interrupted while waiting: wrk is still running
-            _kill_group(proc)
-            proc.wait(timeout=10)
-        OWNED.forget(proc)  # still recorded if that wait was interrupted: the session stops it
-    # the script opens "<json_out>.tmp" at start and renames it when done; a killed or
-    # failed run leaves it behind
-    Path(f"{json_path}.tmp").unlink(missing_ok=True)
-    try:
-        json_text = json_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        json_text = None
-    return WrkRun(tuple(argv), proc.returncode, stdout, stderr, json_text, timed_out)
+    program: str = "wrk"
+    cpus: str | None = None
+    stop: threading.Event | None = None
+
+    def run(self, url: str, *, threads: int, connections: int, duration_s: float,
+            timeout_s: float, json_out: Path | str) -> WrkRun:
+        """Run wrk once against url and wait for it, never longer than duration + timeout
+        + 15 s.
+
+        The Lua report goes to json_out (an older file there is removed first, so a stale
+        report is never taken for this run's). On the bound, or on any exception while
+        waiting (KeyboardInterrupt included), wrk's process group is killed and reaped.
+        """
+        argv = wrk_argv(url, threads=threads, connections=connections, duration_s=duration_s,
+                        timeout_s=timeout_s, wrk=self.program)
+        if self.cpus:
+            argv = ["taskset", "-c", self.cpus, *argv]  # exec'd pinned: every thread inherits it
+        if shutil.which(self.program) is None:
+            raise WrkMissing(self.program)
+        json_path = Path(json_out)
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.unlink(missing_ok=True)
+        env = {**os.environ, "WRK_JSON_OUT": str(json_path)}
+        bound_s = _seconds(duration_s) + _seconds(timeout_s) + GRACE_S
+        try:
+            proc = OWNED.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env, text=True, errors="replace")
+        except FileNotFoundError:
+            raise WrkMissing(self.program) from None
+        stdout, stderr, timed_out = self._wait(proc, time.monotonic() + bound_s)
+        # the script opens "<json_out>.tmp" at start and renames it when done; a killed or
+        # failed run leaves it behind
+        Path(f"{json_path}.tmp").unlink(missing_ok=True)
+        try:
+            json_text = json_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            json_text = None
+        return WrkRun(tuple(argv), proc.returncode, stdout, stderr, json_text, timed_out)
+
+    def _wait(self, proc: subprocess.Popen, deadline: float) -> tuple[str, str, bool]:
+        """(stdout, stderr, timed out) of wrk, killed at the deadline or when cancelled."""
+        try:
+            while True:
+                # short waits so that a run beside another (the interference probe) can be
+                # cancelled through `stop`; communicate() may be retried without losing output
+                try:
+                    stdout, stderr = proc.communicate(timeout=0.25)
+                    return stdout, stderr, False
+                except subprocess.TimeoutExpired:
+                    cancelled = self.stop is not None and self.stop.is_set()
+                    if cancelled or time.monotonic() > deadline:
+                        _kill_group(proc)
+                        stdout, stderr = proc.communicate(timeout=10)
+                        return stdout, stderr, not cancelled
+        finally:
+            if proc.returncode is None:  # interrupted while waiting: wrk is still running
+                _kill_group(proc)
+                proc.wait(timeout=10)
+            OWNED.forget(proc)  # still recorded if that wait was interrupted: the session stops it
+
+
+def run_wrk(url: str, *, threads: int, connections: int, duration_s: float,
+            timeout_s: float, json_out: Path | str) -> WrkRun:
+    """wrk once against url, unpinned and not cancellable (`Wrk.run`)."""
+    return Wrk().run(url, threads=threads, connections=connections, duration_s=duration_s,
+                     timeout_s=timeout_s, json_out=json_out)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -7,9 +7,11 @@ per second). The runner keeps both: the JSON is what it computes with, the text 
 a reader sees. Parsing both and comparing them (`compare_text_json`) catches a parser, a
 script or a wrk build that disagrees with itself, instead of publishing it.
 
-Both parsers return the dict described in docs/formats.md ("wrk measurement"): seconds,
-bytes and counts, `None` where the source has no such number. Nothing here touches a
-process or a file; malformed input raises `WrkParseError` and nothing else.
+Both parsers return the record described in docs/formats.md ("wrk measurement"),
+`StoredWrk` and `StoredWrkText` of runner/store/results.py: seconds, bytes and counts,
+`None` where the source has no such number. The figures are checked here before the
+record is made of them. Nothing here touches a process or a file; malformed input raises
+`WrkParseError` and nothing else.
 
 wrk's formatting rules (src/units.c and src/wrk.c, wrk 4.1.0):
 
@@ -30,6 +32,8 @@ wrk's formatting rules (src/units.c and src/wrk.c, wrk 4.1.0):
 import json
 import math
 import re
+
+from ..store.results import StoredWrk, StoredWrkText
 
 LATENCY_KEYS = ("min", "max", "mean", "stdev", "p50", "p75", "p90", "p99", "p99_9", "p99_99")
 ERROR_KEYS = ("connect", "read", "write", "status", "timeout")
@@ -121,11 +125,25 @@ _LINES = [
 ]
 
 
-def parse_wrk_text(text: str) -> dict:
-    """wrk's stdout (run with --latency) -> the result dict; min, p99.9, p99.99 and
+def parse_wrk_text(text: str) -> StoredWrkText:
+    """wrk's stdout (run with --latency) -> its figures; min, p99.9, p99.99 and
     per_second are None (the text has no such numbers)."""
     if not isinstance(text, str):
         raise WrkParseError(f"expected wrk's output as text, not {type(text).__name__}")
+    seen, percentiles = _text_lines(text)
+    for name, what in (("latency", "Thread Stats 'Latency' line"),
+                       ("summary", "'N requests in T, B read' line"),
+                       ("requests_sec", "'Requests/sec:' line")):
+        if name not in seen:
+            raise WrkParseError(f"no {what}: is this wrk's output?")
+    if "distribution" in seen and len(percentiles) != 4:
+        missing = sorted({"50", "75", "90", "99"} - set(percentiles), key=int)
+        raise WrkParseError(f"Latency Distribution lacks {', '.join(p + '%' for p in missing)}")
+    return StoredWrkText(**_text_result(seen, percentiles))
+
+
+def _text_lines(text: str) -> tuple[dict[str, re.Match], dict[str, str]]:
+    """The lines wrk's text holds, by name, and its percentiles' tokens, by percent."""
     seen: dict[str, re.Match] = {}
     percentiles: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -148,15 +166,11 @@ def parse_wrk_text(text: str) -> dict:
             else:
                 seen[name] = match
             break
-    for name, what in (("latency", "Thread Stats 'Latency' line"),
-                       ("summary", "'N requests in T, B read' line"),
-                       ("requests_sec", "'Requests/sec:' line")):
-        if name not in seen:
-            raise WrkParseError(f"no {what}: is this wrk's output?")
-    if "distribution" in seen and len(percentiles) != 4:
-        missing = sorted({"50", "75", "90", "99"} - set(percentiles), key=int)
-        raise WrkParseError(f"Latency Distribution lacks {', '.join(p + '%' for p in missing)}")
+    return seen, percentiles
 
+
+def _text_result(seen: dict[str, re.Match], percentiles: dict[str, str]) -> dict:
+    """The figures of the text's lines, in base units."""
     result = empty_result()
     summary = seen["summary"]
     result["requests"] = int(summary[1])
@@ -187,8 +201,8 @@ def parse_wrk_text(text: str) -> dict:
 
 # ----------------------------------------------------------------------------- json
 
-def parse_wrk_json(text: str) -> dict:
-    """The report of runner/measure/wrk_report.lua -> the result dict."""
+def parse_wrk_json(text: str) -> StoredWrk:
+    """The report of runner/measure/wrk_report.lua -> its figures."""
     if not isinstance(text, (str, bytes, bytearray)):
         raise WrkParseError(f"expected the Lua report as text, not {type(text).__name__}")
     try:
@@ -220,17 +234,17 @@ def parse_wrk_json(text: str) -> dict:
         raise WrkParseError("per_second must be a list of counts")
 
     duration_s = duration_us / 1e6
-    return {
-        "requests": requests,
-        "duration_s": duration_s,
-        "bytes": _count(data, "bytes"),
-        "rps": requests / duration_s,
-        "latency_s": {k: (None if v is None else v / 1e6) for k, v in values.items()},
-        "errors": {key: _count(errors, key, where="errors.") for key in ERROR_KEYS},
-        "per_second": [int(n) for n in per_second],
+    return StoredWrk(
+        requests=requests,
+        duration_s=duration_s,
+        bytes=_count(data, "bytes"),
+        rps=requests / duration_s,
+        latency_s={k: (None if v is None else v / 1e6) for k, v in values.items()},
+        errors={key: _count(errors, key, where="errors.") for key in ERROR_KEYS},
+        per_second=[int(n) for n in per_second],
         # the epoch second of per_second[0], so two runs side by side line up on the clock
-        "per_second_start": _start_second(data.get("per_second_start")),
-    }
+        per_second_start=_start_second(data.get("per_second_start")),
+    )
 
 
 def _start_second(value: object) -> int | None:
@@ -294,28 +308,27 @@ def _close(text_value: float, json_value: float, step: float) -> bool:
     return abs(text_value - json_value) <= RELATIVE * abs(json_value) + step / 2
 
 
-def compare_text_json(text_result: dict, json_result: dict) -> list[str]:
+def compare_text_json(text_result: StoredWrk, json_result: StoredWrk) -> list[str]:
     """What the text and the JSON of one run disagree on, beyond the text's rounding.
 
     Counts must be equal; latencies, bytes, duration and requests/s may differ by 1 % plus
     half of the text's last printed digit ("0.02" requests/s is 0.015 rounded)."""
     problems = []
-    for key in ("requests",):
-        if text_result[key] != json_result[key]:
-            problems.append(f"{key}: text {text_result[key]}, json {json_result[key]}")
+    if text_result.requests != json_result.requests:
+        problems.append(f"requests: text {text_result.requests}, json {json_result.requests}")
     for key in ERROR_KEYS:
-        t, j = text_result["errors"][key], json_result["errors"][key]
+        t, j = text_result.errors[key], json_result.errors[key]
         if t != j:
             problems.append(f"errors.{key}: text {t}, json {j}")
-    checks = [("duration_s", text_result["duration_s"], json_result["duration_s"],
+    checks = [("duration_s", text_result.duration_s, json_result.duration_s,
                printed_time_step, "s"),
-              ("bytes", text_result["bytes"], json_result["bytes"], printed_bytes_step, "B"),
-              ("rps", text_result["rps"], json_result["rps"], lambda _: 0.01, "/s")]
+              ("bytes", text_result.bytes, json_result.bytes, printed_bytes_step, "B"),
+              ("rps", text_result.rps, json_result.rps, lambda _: 0.01, "/s")]
     for key in LATENCY_KEYS:
-        t = text_result["latency_s"][key]
+        t = text_result.latency_s[key]
         if t is None and key in ("min", "p99_9", "p99_99"):
             continue  # the text never has these
-        checks.append((f"latency_s.{key}", t, json_result["latency_s"][key],
+        checks.append((f"latency_s.{key}", t, json_result.latency_s[key],
                        printed_time_step, "s"))
     for name, t, j, step, unit in checks:
         if t is None and j is None:

@@ -25,26 +25,28 @@ the CPU seconds one request costs, `d`: X <= P / d. The ceiling is the lower of 
 once the queue is full the mean latency is R = c / X.
 
 No endpoint kind, framework or language is named here: a new runtime needs a declaration,
-not a change to this module.
+not a change to this module. The binding limit is a record (`Limit`), said in words by
+runner/report/sentences.py.
 """
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
-from ..units import format_seconds
-from ..terms import Bound, Concurrency, Lock, Runs
+from ..terms import Bound, Concurrency, Lock, PoolKind, Runs
 
 # a worker of these admits every connection it holds; `threads` admits `threads` at once
-UNBOUNDED = {Concurrency.EVENT_LOOP: "its event loop",
-             Concurrency.THREAD_PER_REQUEST: "a thread per request",
-             Concurrency.TASK_PER_REQUEST: "a task per request"}
+UNBOUNDED = frozenset({Concurrency.EVENT_LOOP, Concurrency.THREAD_PER_REQUEST,
+                       Concurrency.TASK_PER_REQUEST})
+# a request on its own thread under these shares the process-wide lock with the others
+THREADED = frozenset({Concurrency.THREAD_PER_REQUEST, Concurrency.THREADS})
 
 
 @dataclass(frozen=True)
 class Execution:
     """Where an endpoint's work runs, as its manifest declares it."""
-    runs: str
+    runs: Runs | str
     pool: str | None = None
-    lock: str = "none"
+    lock: Lock | str = Lock.NONE
     pool_title: str | None = None   # the pool's name in words, from the manifest
     via: str | None = None          # the connection pool a request waits in
     via_title: str | None = None
@@ -54,12 +56,12 @@ class Execution:
 class Pool:
     """A pool as the server reported it in /info."""
     size: int | None        # None: no cap (a connection pool that opens what it needs)
-    kind: str               # "threads" | "processes" | "connections"
+    kind: PoolKind | str    # a kind no member names is kept as the server reported it
 
 
 @dataclass(frozen=True)
 class Server:
-    concurrency: str
+    concurrency: Concurrency | str
     workers: int
     threads: int | None = None
 
@@ -89,13 +91,51 @@ class Facts:
     service_cpu_title: str = "the services"
 
 
+class LimitKind(StrEnum):
+    """What binds a row: what caps the requests in service (the first six), or the cores
+    the work can use (the others)."""
+    EVERY_CONNECTION = "every-connection"   # no cap: every connection held is in service
+    REQUEST_THREADS = "request-threads"     # the requests a worker admits at once
+    BLOCKED_LOOP = "blocked-loop"           # an event loop blocked by each request
+    POOL = "pool"                           # the pool of threads or processes the work runs in
+    CONNECTION_POOL = "connection-pool"     # the connection pool a request waits in
+    SERVICE_CONNECTIONS = "service-connections"   # a service's, from all workers together
+    CORES_LEFT = "cores-left"               # the cores left beside the load generator
+    POOL_PROCESSES = "pool-processes"       # the pool processes busy at once
+    PROCESS_LOCK = "process-lock"           # one core per process (a process-wide lock)
+    LOOP_CORE = "loop-core"                 # one core per event loop
+    RUNTIME_THREADS = "runtime-threads"     # the threads the runtime runs at once
+    SHARED_CORES = "shared-cores"           # the cores left, shared with the services
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The limit that binds a row, with its numbers.
+
+    `count`: how many at once per worker (requests admitted, members of the pool,
+    connections); for EVERY_CONNECTION the connections held, for SERVICE_CONNECTIONS the
+    service's connections from all workers, for POOL_PROCESSES the pool processes busy at
+    once, for RUNTIME_THREADS the threads the runtime runs at once. `split`: the
+    connections each worker held, where measured over several workers."""
+    kind: LimitKind
+    count: float | None = None
+    workers: int = 1
+    split: tuple[int, ...] | None = None
+    title: str | None = None                # the pool's or the service's name in words
+    pool_kind: PoolKind | str | None = None
+    admission: Concurrency | None = None    # how a worker admits every connection it holds
+    cores: int | None = None                # the machine's
+    cores_left: float | None = None         # beside the load generator
+    service_cpu_s: float | None = None      # the services' CPU a request (SHARED_CORES)
+
+
 @dataclass(frozen=True)
 class Prediction:
     ceiling_rps: float      # min(K / s, P / d)
     latency_s: float        # expected mean latency in steady state
     in_service: float       # K: requests in service at once
     parallel: float         # P: cores the work can use at once
-    bottleneck: str         # the binding limit, in plain words
+    limit: Limit            # the binding limit
     bound: Bound            # requests (K / s binds) or cores (P / d binds)
     runnable_per_process: int = 1   # most requests in service in one process under one lock
 
@@ -107,10 +147,6 @@ class Prediction:
 
 class NoModel(ValueError):
     """The declaration or the reported facts are not enough for a ceiling; says why."""
-
-
-def _plural(n: float, word: str) -> str:
-    return f"{n:g} {word}{'' if n == 1 else 's'}"
 
 
 def held_per_worker(connections: int, workers: int, split: tuple[int, ...] | None) -> list[int]:
@@ -144,7 +180,7 @@ def _service_capped(facts: Facts, in_service: int) -> bool:
 
 
 def _admits(server: Server) -> int | None:
-    if server.concurrency == "threads":
+    if server.concurrency == Concurrency.THREADS:
         return server.threads or 1
     if server.concurrency in UNBOUNDED:
         return None
@@ -166,62 +202,61 @@ def _per_worker(execution: Execution, server: Server, facts: Facts, held: int) -
     via = _via(execution, facts)
     if via is not None and via.size is not None:
         k = min(k, via.size)
-    if execution.runs == Runs.POOL and _pool(execution, facts).kind == "processes":
+    if _process_pool(execution, facts):
         cores = k                       # each pool process is its own process, own lock
-    elif execution.lock == "process" or execution.runs in (Runs.LOOP, Runs.LOOP_BLOCKING):
+    elif execution.lock == Lock.PROCESS or execution.runs in (Runs.LOOP, Runs.LOOP_BLOCKING):
         cores = min(k, 1)               # one lock per process, or the loop's one thread
     else:
         cores = min(k, facts.parallelism or facts.cores)
     return k, cores
 
 
+def _process_pool(execution: Execution, facts: Facts) -> bool:
+    return execution.runs == Runs.POOL and _pool(execution, facts).kind == PoolKind.PROCESSES
+
+
 def _requests_limit(execution: Execution, server: Server, facts: Facts,
-                    held: list[int]) -> str:
-    """What caps the requests in service, in words: the tightest limit of the busiest
-    worker, or none when every connection is in service at once."""
-    w = server.workers
-    workers = f" x {_plural(w, 'worker')}"
-    split = f", connections split {'/'.join(map(str, held))}" if w > 1 and facts.split else ""
-    limits = []   # (requests at once per worker, words)
+                    held: list[int]) -> Limit:
+    """What caps the requests in service: the tightest limit of the busiest worker, or
+    none when every connection is in service at once."""
+    split = tuple(held) if server.workers > 1 and facts.split else None
+    limits = []   # requests at once per worker, tightest first on a tie
     admits = _admits(server)
     if admits is not None:
-        limits.append((admits, "one request at a time" if admits == 1
-                       else _plural(admits, "request thread")))
+        limits.append(Limit(LimitKind.REQUEST_THREADS, admits))
     if execution.runs == Runs.LOOP_BLOCKING:
-        limits.append((1, "the event loop, blocked by each request: 1 at a time"))
+        limits.append(Limit(LimitKind.BLOCKED_LOOP, 1))
     if execution.runs == Runs.POOL:
         pool = _pool(execution, facts)
-        title = execution.pool_title or execution.pool
-        limits.append((pool.size, f"{title}: {_plural(pool.size, pool.kind[:-1])}"))
+        limits.append(Limit(LimitKind.POOL, pool.size, title=execution.pool_title
+                            or execution.pool, pool_kind=pool.kind))
     via = _via(execution, facts)
     if via is not None and via.size is not None:
-        title = execution.via_title or execution.via
-        limits.append((via.size, f"{title}: {_plural(via.size, 'connection')}"))
-    binding = min(limits, default=None, key=lambda limit: limit[0])
-    if binding is None or binding[0] > max(held):
-        where = UNBOUNDED.get(server.concurrency) if admits is None else None
-        return (f"none: every connection in service at once ({facts.connections}"
-                + (f", {where}" if where else "") + ")" + split)
-    return f"{binding[1]}{workers}{split}"
+        limits.append(Limit(LimitKind.CONNECTION_POOL, via.size,
+                            title=execution.via_title or execution.via))
+    binding = min(limits, default=None, key=lambda limit: limit.count)
+    if binding is None or binding.count > max(held):
+        return Limit(LimitKind.EVERY_CONNECTION, facts.connections, server.workers, split,
+                     admission=Concurrency(server.concurrency) if admits is None else None)
+    return replace(binding, workers=server.workers, split=split)
 
 
-def _cores_limit(execution: Execution, server: Server, facts: Facts, parallel: float,
-                 usable: int) -> str:
-    """What caps the cores the work can use, in words."""
+def _cores_limit(execution: Execution, server: Server, facts: Facts, usable: int) -> Limit:
+    """What caps the cores the work can use."""
     left = facts.cores_left if facts.cores_left is not None else facts.cores
-    beside = f"{left:.2g} of {facts.cores} cores left beside the load generator"
+    beside = Limit(LimitKind.CORES_LEFT, workers=server.workers, cores=facts.cores,
+                   cores_left=left)
     if usable >= left:
-        return f"cores: {beside}"
-    workers = f" x {_plural(server.workers, 'worker')}"
-    if execution.runs == Runs.POOL and _pool(execution, facts).kind == "processes":
-        return f"cores: {_plural(usable, 'pool process')} busy at once ({beside})"
-    if execution.lock == "process":
-        return f"one core per process (process-wide lock){workers}"
+        return beside
+    if _process_pool(execution, facts):
+        return replace(beside, kind=LimitKind.POOL_PROCESSES, count=usable)
+    if execution.lock == Lock.PROCESS:
+        return replace(beside, kind=LimitKind.PROCESS_LOCK)
     if execution.runs in (Runs.LOOP, Runs.LOOP_BLOCKING):
-        return f"one core per event loop{workers}"
+        return replace(beside, kind=LimitKind.LOOP_CORE)
     if facts.parallelism:
-        return f"cores: the runtime runs {facts.parallelism} threads at once ({beside})"
-    return f"cores: {beside}"
+        return replace(beside, kind=LimitKind.RUNTIME_THREADS, count=facts.parallelism)
+    return beside
 
 
 def predict(execution: Execution, server: Server, facts: Facts) -> Prediction:
@@ -248,23 +283,23 @@ def predict(execution: Execution, server: Server, facts: Facts) -> Prediction:
         share = left * facts.cpu_demand_s / (facts.cpu_demand_s + facts.service_cpu_s)
         if share < parallel:
             parallel, by_cores = share, share / facts.cpu_demand_s
-            shared = (f"cores: {left:.2g} of {facts.cores} cores left beside the load "
-                      f"generator, shared with {facts.service_cpu_title} at "
-                      f"{facts.service_cpu_s * 1000:.3g} ms of its CPU a request")
+            shared = Limit(LimitKind.SHARED_CORES, workers=server.workers, cores=facts.cores,
+                           cores_left=left, title=facts.service_cpu_title,
+                           service_cpu_s=facts.service_cpu_s)
     if by_cores < by_requests:
         ceiling, bound = by_cores, Bound.CORES
-        why = shared or _cores_limit(execution, server, facts, parallel, usable)
+        why = shared or _cores_limit(execution, server, facts, usable)
     else:
         ceiling, bound = by_requests, Bound.REQUESTS
-        why = (f"{facts.service_title}: {_plural(in_service, 'connection')}"
-               + (f" for all {server.workers} workers" if server.workers > 1 else "")
+        why = (Limit(LimitKind.SERVICE_CONNECTIONS, in_service, server.workers,
+                     title=facts.service_title)
                if capped else _requests_limit(execution, server, facts, held))
     # threads contend for a process-wide lock; tasks on one thread (an event loop's, a
     # greenlet hub's) hand over only where they wait, and a process pool has a lock each
     threaded = execution.runs == Runs.POOL or (
-        execution.runs == Runs.REQUEST and server.concurrency in ("thread-per-request", "threads"))
-    lock_shared = execution.lock == "process" and threaded and not (
-        execution.runs == Runs.POOL and _pool(execution, facts).kind == "processes")
+        execution.runs == Runs.REQUEST and server.concurrency in THREADED)
+    lock_shared = (execution.lock == Lock.PROCESS and threaded
+                   and not _process_pool(execution, facts))
     runnable = max(k for k, _ in per_worker) if lock_shared else 1
     latency = max(facts.service_s, facts.connections / ceiling)
     return Prediction(ceiling, latency, in_service, parallel, why, bound, runnable)
@@ -276,9 +311,10 @@ def pools_from_info(info: dict) -> dict[str, Pool]:
     for name, pool in (info.get("pools") or {}).items():
         if not isinstance(pool, dict) or not pool.get("kind"):
             continue
-        size = pool.get("size")
-        if isinstance(size, int) or (size is None and pool["kind"] == "connections"):
-            pools[name] = Pool(size, pool["kind"])
+        size, kind = pool.get("size"), pool["kind"]
+        kind = PoolKind(kind) if kind in set(PoolKind) else kind
+        if isinstance(size, int) or (size is None and kind == PoolKind.CONNECTIONS):
+            pools[name] = Pool(size, kind)
     return pools
 
 
@@ -446,104 +482,3 @@ def interpolate(series: list[list[float]], at: float) -> float | None:
         if t0 <= at <= t1:
             return v0 if t1 == t0 else v0 + (v1 - v0) * (at - t0) / (t1 - t0)
     return None
-
-
-def diagnose(prediction: Prediction, efficiency: float, measured: dict) -> str:
-    """The measured fact that explains a row outside the band, in words, or "unexplained".
-
-    `measured` holds what the run recorded: `server_cores` the server tree used over the
-    steady seconds and `cpu_per_request_s` its CPU per answer there, `machine_cores` the
-    cores the whole machine kept busy over the load (`machine_irq_cores` of them in
-    interrupts) of its `cores`, `switch_interval_s` of the process-wide lock where the
-    runtime reports one, `service_s` alone, `p50_s` under load, `connections` and
-    `steady_completions`, the completions the steady rate was counted from.
-    """
-    facts = []
-    counted = measured.get("steady_completions")
-    if counted and abs(efficiency - 1) <= 1.5 / counted + 0.1:
-        # whole requests in whole-second buckets: one more or fewer in the window moves a
-        # slow row's rate by 1/n
-        facts.append(f"only {counted:g} completions in the steady window: one more or fewer "
-                     f"moves the rate by {1 / counted:.0%}")
-    used = measured.get("server_cores")
-    if prediction.runnable_per_process > 1 and efficiency < 1:
-        interval = measured.get("switch_interval_s")
-        facts.append(f"{prediction.runnable_per_process} runnable threads share one "
-                     "process-wide lock" + (f" (switch interval {interval * 1000:g} ms)"
-                                           if interval else ""))
-    service, p50 = measured.get("service_s"), measured.get("p50_s")
-    # with every place in service busy and no queue before them, a request's time under
-    # load is its service time
-    queued = prediction.in_service < measured.get("connections", prediction.in_service)
-    if prediction.bound == Bound.CORES and used is not None and prediction.parallel:
-        share = used / prediction.parallel
-        if abs(share - 1) > 0.1:
-            fact = (f"the server used {used:.2f} cores of the {prediction.parallel:.2g} "
-                    "the model gives it")
-            if share < 0.9 and service and p50 and p50 > 1.1 * service and not queued:
-                # cores left idle while requests took longer than alone: they waited on
-                # something other than CPU or the model's limit (the README's findings
-                # name one such case, and what caused it)
-                fact += (f", while a request took {format_seconds(p50)} under load against "
-                         f"{format_seconds(service)} alone")
-            facts.append(fact)
-    busy, cores = measured.get("machine_cores"), measured.get("cores")
-    if busy is not None and cores and efficiency < 0.9 and busy >= 0.9 * cores:
-        # the machine was full: what the server lacked went to other processes or to the
-        # kernel (interrupts for the network are charged to no process)
-        irq = measured.get("machine_irq_cores") or 0
-        facts.append(f"the machine's {cores} cores were {busy / cores:.0%} busy, "
-                     f"{irq:.2f} of them in interrupts")
-    # where a request's time is not its service time, the requests in service were
-    # slower (or faster) than one alone
-    if (prediction.bound == Bound.REQUESTS and service and p50 and not queued
-            and abs(p50 / service - 1) > 0.1 and (p50 < service) == (efficiency > 1)):
-        facts.append(f"a request took {format_seconds(p50)} under load against "
-                     f"{format_seconds(service)} alone")
-    # requests that are all CPU keep their cores busy under a queue; one connection alone,
-    # or a few, also leave the server idle while the client turns round
-    under, held = measured.get("cpu_per_request_s"), prediction.round_s
-    if (prediction.bound == Bound.REQUESTS and efficiency > 1 and under and used
-            and under < 0.95 * held and used >= 0.9 * min(prediction.in_service,
-                                                          prediction.parallel or 1)):
-        facts.append(f"under load the server kept {used:.2f} cores busy at "
-                     f"{under * 1000:.3g} ms of CPU a request, shorter than the "
-                     f"{held * 1000:.3g} ms a request held its place in calibration, "
-                     "where the server also idled while the client turned round")
-    return "; ".join(facts) if facts else "unexplained"
-
-
-def plan_warnings(execution: Execution | None, server: Server, wrk_threads: int,
-                  connections: int, duration_s: float, timeout_s: float,
-                  service_s: float | None, cores: int) -> list[tuple[str, str]]:
-    """Method checks before a run: ("warning" | "error", message) pairs.
-
-    Only a wait has a service time known in advance; a pool whose size the server reports
-    only at run time has no ceiling yet, so it gets no latency warning here.
-    """
-    out = []
-    if connections % wrk_threads:
-        used = connections // wrk_threads * wrk_threads
-        out.append(("warning", f"-c {connections} is not a multiple of -t {wrk_threads}: wrk "
-                               f"opens {connections // wrk_threads} per thread, {used} in all"))
-    if service_s is None:
-        return out
-    if service_s >= duration_s:
-        out.append(("error", f"one request takes {service_s:g} s, the run lasts only "
-                             f"{duration_s:g} s: nothing could complete"))
-        return out
-    if execution is None:
-        return out
-    try:
-        prediction = predict(execution, server, Facts(connections, service_s, cores))
-    except NoModel:
-        return out
-    if timeout_s < prediction.latency_s:
-        out.append(("warning", f"--timeout {timeout_s:g} s is below the expected latency "
-                               f"{prediction.latency_s:.3g} s: slow answers count as timeouts "
-                               "and drop out of the latency figures"))
-    if prediction.latency_s > duration_s:
-        out.append(("warning", f"expected latency {prediction.latency_s:.3g} s exceeds the "
-                               f"{duration_s:g} s run: requests still queued at the end never "
-                               f"count ({prediction.bottleneck})"))
-    return out

@@ -16,6 +16,7 @@ from ..units import (MISSING, format_count, format_in, format_mib, format_number
                     format_ratio, format_rps, format_seconds, is_missing, seconds_unit)
 from ..terms import Status
 from .figures import ERRORS, Place, placed
+from .sentences import cause_text, limit_text
 
 FLAG = "⚠"
 RESUMED = "†"    # marks a row measured by another session than the run's first
@@ -133,12 +134,12 @@ def expected_latency_too_long(row) -> bool:
 
 
 def cause(row) -> str:
-    """Why a row lies outside the model's band: the model's own sentence when it has one."""
-    found = row.get("cause")
-    if found and found != "unexplained":
-        return str(found)
+    """Why a row lies outside the model's band: the model's findings when it has some."""
+    findings = row.get("findings")
     generic = f"{DISAGREE} (efficiency {format_ratio(row['efficiency'])})"
-    return f"{generic}, unexplained" if found else generic
+    if findings is None or not row.get("cause"):   # not diagnosed
+        return generic
+    return cause_text(findings) if findings else f"{generic}, {cause_text(findings)}"
 
 
 def load_flags(row) -> list[str]:
@@ -550,7 +551,8 @@ def fix_words(before: float | None, after: float | None, row) -> str:
     if before is None or after is None or not before:
         return "not measured"
     ratio = after / before
-    now = (_text(row["bottleneck"]) or "no model").split("; ")[0]
+    limit = row.get("limit")   # the limit alone, without the notes the bottleneck adds
+    now = limit_text(limit) if limit else (_text(row["bottleneck"]) or "no model")
     if ratio >= 1.2:
         return f"moved the limit: {ratio:.1f}× the rate; what binds now: {now}"
     if ratio <= 1 / 1.2:

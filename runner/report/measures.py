@@ -10,12 +10,14 @@ from dataclasses import replace
 
 from ..model.probe import align, summarize_probe
 from ..config.kinds import MODELLED
+from ..model.diagnose import Measured, diagnose
 from ..model.predict import (BUSY_CORES, Execution, Facts, NoModel, Prediction, Server, busy_demand,
-                     busy_occupancy, diagnose, interpolate, pools_from_info, predict,
+                     busy_occupancy, interpolate, pools_from_info, predict,
                      service_cap, steady_bounds, steady_state_rps, steady_window, unsteady)
 from ..store.results import StoredCase, StoredRun, StoredWrk
 from ..stats import median_or_none
 from . import figures
+from .sentences import cause_text, limit_text
 from ..terms import Bound
 
 # efficiency (steady req/s over the model's ceiling) outside this band is a disagreement
@@ -53,7 +55,7 @@ def cpu_demand(data: StoredCase, runs: list[StoredRun]) -> float | None:
     of runs; None where the calibration left the server mostly idle (a wait)."""
     found = declared(data)
     facts = _facts(data, runs, None) if found else None
-    return median_or_none([busy_demand(run.calibration, *(found or (None, None)), facts)
+    return median_or_none([busy_demand(run.calibrated(), *(found or (None, None)), facts)
                            for run in runs])
 
 
@@ -182,7 +184,7 @@ def prediction(data: StoredCase, service_s: float | None,
         found = predict(*declared(data), facts)
     except NoModel as exc:
         return None, f"no model: {exc}"
-    return found, found.bottleneck
+    return found, limit_text(found.limit)
 
 
 def connection_split(runs: list[StoredRun]) -> list[int] | None:
@@ -212,7 +214,8 @@ def demand_note(data: StoredCase, runs: list[StoredRun],
     return note
 
 
-def measured_facts(data: StoredCase, runs: list[StoredRun], service_s: float | None) -> dict:
+def measured_facts(data: StoredCase, runs: list[StoredRun],
+                   service_s: float | None) -> Measured:
     """What diagnose() weighs against a row outside the band."""
     server_cores, per_request, p50, counted = [], [], [], []
     for run in runs:
@@ -228,14 +231,14 @@ def measured_facts(data: StoredCase, runs: list[StoredRun], service_s: float | N
     machine = [(res.machine_busy_s / res.wall_s, (res.machine_irq_s or 0) / res.wall_s)
                for run in runs if (res := run.resources) and res.wall_s
                and res.machine_busy_s is not None]
-    return {"machine_cores": median_or_none([busy for busy, _ in machine]),
-            "machine_irq_cores": median_or_none([irq for _, irq in machine]),
-            "cores": cores_of(data),
-            "cpu_per_request_s": median_or_none(per_request),
-            "server_cores": median_or_none(server_cores), "service_s": service_s,
-            "p50_s": median_or_none(p50), "steady_completions": median_or_none(counted),
-            "connections": connections(data),
-            "switch_interval_s": (data.info or {}).get("lock_switch_interval_s")}
+    return Measured(machine_cores=median_or_none([busy for busy, _ in machine]),
+                    machine_irq_cores=median_or_none([irq for _, irq in machine]),
+                    cores=cores_of(data),
+                    cpu_per_request_s=median_or_none(per_request),
+                    server_cores=median_or_none(server_cores), service_s=service_s,
+                    p50_s=median_or_none(p50), steady_completions=median_or_none(counted),
+                    connections=connections(data),
+                    switch_interval_s=(data.info or {}).get("lock_switch_interval_s"))
 
 
 def goodput(wrk: StoredWrk) -> float | None:
@@ -247,7 +250,9 @@ def goodput(wrk: StoredWrk) -> float | None:
 
 
 def model_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
-    """Service time, steady state, ceiling, expected latency, efficiency and bottleneck."""
+    """Service time, steady state, ceiling, expected latency, efficiency and bottleneck: the
+    binding limit and a disagreement's findings as records (`limit`, `findings`: None where
+    none) beside their words (`bottleneck`, `cause`)."""
     service_s = median_or_none([run.service_time() for run in runs])
     steady = median_or_none([steady_state_rps(run.wrk.per_second, service_s)
                              for run in runs])
@@ -274,13 +279,16 @@ def model_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
     overhead = demand_note(data, runs, found)
     if overhead and bottleneck:
         bottleneck = f"{bottleneck}; {overhead}"
+    findings = (diagnose(found, efficiency, measured_facts(data, runs, service_s))
+                if disagrees else None)
     return {
         "service_s": service_s, "steady_rps": steady, "ceiling_rps": ceiling,
         "model_latency_s": found.latency_s if found else None,
         "efficiency": efficiency, "bottleneck": bottleneck if runs else None,
+        "limit": found.limit if found and runs else None,
         "disagrees": disagrees, "unsteady": not_steady,
-        "cause": (diagnose(found, efficiency, measured_facts(data, runs, service_s))
-                  if disagrees else None),
+        "cause": cause_text(findings) if findings is not None else None,
+        "findings": findings,
         "cpu_demand_s": cpu_demand(data, runs),
         "good_rps": median_or_none([goodput(run.wrk) for run in runs]) if errors else None,
     }
@@ -300,16 +308,16 @@ def resource_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
 
 def timeline(run: StoredRun) -> dict | None:
     """The run's aligned probe timeline as stored, or aligned now from its two wrk results."""
-    if run.timeline:
-        return run.timeline
-    probe = (run.probe or {}).get("wrk")
+    if run.timeline is not None:
+        return run.timeline.model_dump()
+    probe = run.probe.wrk.model_dump() if run.probe else None
     return align(probe, run.wrk.model_dump()) if isinstance(probe, dict) else None
 
 
 def probe_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
     """Medians over runs of the probe's rates before, during and after; the first run's
     probe timeline and the heavy load's window in seconds since the probe started."""
-    summaries = [summarize_probe(line, (run.probe or {}).get("wrk") or {})
+    summaries = [summarize_probe(line, run.probe.wrk.model_dump() if run.probe else {})
                  for run in runs if (line := timeline(run)) is not None]
     out = {f"probe_{key}": median_or_none([s[key] for s in summaries]) for key in PROBE_KEYS}
     first = next((line for run in runs if (line := timeline(run)) is not None), None)

@@ -8,6 +8,7 @@ over a stored case (runner/store/results.py, docs/formats.md).
 
 from ..model.predict import open_latency, saturated
 from ..store.results import StoredCase, StoredRun
+from .sentences import cause_text
 
 # a knee within this band of the capacity agrees with the model (the rates are a grid:
 # with fractions 0.8, 0.95, 1.1 of the capacity a right model puts the knee at 0.95)
@@ -30,12 +31,13 @@ def points(data: StoredCase) -> list[dict]:
         return []
     duration = (data.case.open or {}).get("duration") or 10.0
     capacity = _capacity(run)
-    service = (run.calibration or {}).get("service_s")
+    service = run.calibration.service_s if run.calibration else None
     out = []
     for point in run.points:
-        predicted = (open_latency(capacity, service, point["offered_rps"], duration)
+        predicted = (open_latency(capacity, service, point.offered_rps, duration)
                      if capacity and service else (None, None))
-        out.append({**point, "predicted_p50_s": predicted[0], "predicted_max_s": predicted[1]})
+        out.append({**point.model_dump(exclude_unset=True), "predicted_p50_s": predicted[0],
+                    "predicted_max_s": predicted[1]})
     return out
 
 
@@ -46,17 +48,17 @@ def knee(data: StoredCase) -> dict:
         return {"knee_rps": None, "capacity_rps": None, "ratio": None,
                 "verdict": "not measured"}
     factor = (data.case.open or {}).get("knee") or 1.5
-    service = (run.calibration or {}).get("service_s")
+    service = run.calibration.service_s if run.calibration else None
     capacity = _capacity(run)
     held = None
     first_bad = None
     bad_point = None
     for point in run.points:
-        if not service or saturated(point, service, factor):
-            first_bad, bad_point = point["offered_rps"], point
+        if not service or saturated(point.model_dump(), service, factor):
+            first_bad, bad_point = point.offered_rps, point.model_dump(exclude_unset=True)
             break
-        held = point["offered_rps"]
-    tried = run.points[-1]["offered_rps"]
+        held = point.offered_rps
+    tried = run.points[-1].offered_rps
     if held is None:
         verdict = f"saturated already at the lowest rate offered ({first_bad:g}/s)"
         if capacity:
@@ -72,7 +74,7 @@ def knee(data: StoredCase) -> dict:
         verdict += f"; the knee is {ratio:.2f} x the modelled capacity: {_cores_at(bad_point)}"
     elif first_bad is None and capacity and capacity <= tried:
         verdict += f", above the modelled capacity {capacity:.3g}/s"
-    not_held = [p["offered_rps"] for p in run.points if not p.get("held_rate", True)]
+    not_held = [p.offered_rps for p in run.points if not p.held_rate]
     if not_held:
         verdict += (f"; the generator could not hold {', '.join(f'{r:g}/s' for r in not_held)}"
                     " (requests left late)")
@@ -88,7 +90,7 @@ def _cores_at(point: dict) -> str:
     res = point.get("resources") or {}
     wall = res.get("wall_s")
     if not wall:
-        return "unexplained"
+        return cause_text([])   # nothing measured to explain it
     server = (res.get("server_cpu_s") or 0) / wall
     beside = ((res.get("wrk_cpu_s") or 0) + (res.get("runner_cpu_s") or 0)) / wall
     split = res.get("connections_per_process") or []

@@ -21,7 +21,7 @@ from .figures import FIGURES, Place, Unit, placed
 from ..terms import ScenarioType
 
 MODEL = ["service_s", "steady_rps", "ceiling_rps", "model_latency_s", "efficiency", "cause",
-         "bottleneck", "disagrees", "unsteady", "good_rps"]
+         "bottleneck", "disagrees", "unsteady", "good_rps", "limit", "findings"]
 RESOURCES = ["wrk_usable_cores", "wrk_saturated"]   # beside the declared figures
 PROBE = [f"probe_{key}" for key in measures.PROBE_KEYS] + ["probe_per_second", "heavy_window"]
 COLUMNS = (["scenario", "title", "type", "impl", "server_label", "kind", "params", "status",

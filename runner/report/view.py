@@ -242,7 +242,7 @@ def services_lead(cases: list[StoredCase], scenario: str) -> list[str]:
             # a closed load's services, and an open load's at each offered rate
             found = [*run.services.items(),
                      *((name, StoredService.model_validate(svc)) for point in run.points
-                       for name, svc in (point.get("services") or {}).items())]
+                       for name, svc in point.services.items())]
             for name, svc in found:
                 top = seen.setdefault(name, {"svc": svc, "cores": 0.0, "memory": 0, "loads": 0})
                 if svc.resources:

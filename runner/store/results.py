@@ -2,14 +2,18 @@
 case, replaced atomically, and a run.json per run. The one place that names the stored
 formats, their versions and their history, as typed records: `StoredRunFile` (run.json),
 `StoredCase` (a case file) and `StoredRun` (one measured repeat of a case).
-`load_run` reads a run folder into them; the reports and `compare` read only those.
+The measuring side builds these records, `write_record` alone turns one into JSON (written
+atomically), and `load_run`, `read_case`, `read_run_file` and `read_record` alone turn
+JSON back into records; the reports and `compare` read only those.
 
 Format history: version 1 (this one) is the first stored format. Fields added since, all
 optional for a reader: case.label, case.execution, case.open, runs[].calibration,
 runs[].points (open scenarios), resources.runner_cpu_s, stopped_early; case.settings and
 case.tuned (limits a suite set); resources.server_cpu_series; case.services,
 case.execution.via and via_title, runs[].services and environment.services (the database
-and upstream of I/O kinds); resources.machine_busy_s and machine_irq_s.
+and upstream of I/O kinds); resources.machine_busy_s and machine_irq_s. Typed records
+(StoredCalibration, StoredWrkText, StoredProbe, StoredTimeline, StoredPoint) for what was
+kept as mappings: the same JSON, no new version.
 """
 
 import json
@@ -17,7 +21,7 @@ import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -44,7 +48,8 @@ def case_file(run_dir: Path, case_id: str) -> Path:
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Write data so that a crash leaves either the old file or the new one, never half."""
+    """Write data so that a crash leaves either the old file or the new one, never half.
+    A stored result is written with `write_record`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as out:
@@ -60,8 +65,8 @@ def write_json(path: Path, data: dict) -> None:
 # What a case file may hold, as pydantic models: `validate_case` checks a stored file against
 # them, and tests/test_formats.py checks every stored result in the repository against them
 # and every field named here against docs/formats.md, so that neither drifts from the other.
-# Shapes that a parser owns (wrk's and vegeta's figures, the calibration, /info, the
-# environment's tool versions) are kept as mappings here and documented with their parser.
+# Free-form answers (/info, the environment's facts) are kept as mappings; so are wrk's
+# latency and error counts inside StoredWrk, keyed by wrk's own names (p50, p99_9, connect).
 
 
 class _Stored(BaseModel):
@@ -168,6 +173,85 @@ class StoredWrk(_Stored):
     per_second_start: int | None = None       # the first of those seconds, Unix time
 
 
+class StoredWrkText(StoredWrk):
+    """The same load's figures from wrk's text output (runner.measure.wrkparse.parse_wrk_text):
+    the text has no completions per second, so `per_second` is null."""
+    per_second: list[int] | None = None
+
+
+class StoredCalibration(_Stored):
+    """The service time and CPU demand of one request, measured on the fresh server just
+    before its load (runner.measure.calibrate); a failed one holds `error`."""
+    settled: bool
+    settle_s: float
+    processes: int
+    method: str | None = None
+    requests: int | None = None
+    service_s: float | None = None
+    service_mean_s: float | None = None
+    cpu_alone_s: float | None = None
+    alone_server_cores: float | None = None
+    demand_connections: int | None = None
+    demand_requests: int | None = None
+    demand_duration_s: float | None = None
+    demand_split: list[int] | None = None
+    cpu_demand_s: float | None = None
+    demand_server_cores: float | None = None
+    demand_wrk_cpu_s: float | None = None
+    drained: bool | None = None
+    error: str | None = None
+
+
+class StoredProbe(_Stored):
+    """An interference case's probe: its own wrk run beside the heavy load."""
+    wrk_argv: list[str]
+    wrk: StoredWrk
+    text: StoredWrkText | None = None
+    text_raw: str | None = None
+    disagreements: list[str] | None = None
+
+
+class StoredTimeline(_Stored):
+    """The probe's completions per second, and the buckets the heavy load covered
+    (runner.model.probe.align); null where the two runs could not be lined up."""
+    probe_per_second: list[int]
+    heavy_first: int | None = None
+    heavy_last: int | None = None
+
+
+class StoredOpenLatency(_Stored):
+    """An offered rate's latency, counted from each request's intended send time."""
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+
+class StoredPoint(_Stored):
+    """One offered rate of an open case (runner.measure.openparse.summarize, then the runner
+    adds when it started, vegeta's command line, the resources and the services)."""
+    offered_rps: float
+    requests: int
+    sent_rps: float | None = None
+    ok: int
+    completed_rps: float
+    errors: int
+    timeouts: int
+    failed_proof: int
+    first_problem: str | None = None
+    codes: dict[str, int] = {}
+    latency_s: StoredOpenLatency
+    late_p99_s: float | None = None
+    late_max_s: float | None = None
+    held_rate: bool
+    in_flight_at_end: int
+    max_in_flight: int
+    started_at: str | None = None
+    argv: list[str] = []
+    resources: StoredResources | None = None
+    services: dict[str, StoredService] = {}
+
+
 class StoredRun(_Stored):
     index: int
     started_at: str
@@ -175,22 +259,28 @@ class StoredRun(_Stored):
     wrk_argv: list[str] | None = None
     check: StoredCheck
     timing: StoredTiming | None = None  # older results lack it
-    calibration: dict | None = None     # runner.measure.calibrate
+    calibration: StoredCalibration | None = None
     wrk: StoredWrk | None = None
-    text: dict | None = None            # runner.measure.wrkparse.parse_wrk_text
+    text: StoredWrkText | None = None
     text_raw: str | None = None
     disagreements: list[str] | None = None   # None: text and Lua were not compared
     resources: StoredResources | None = None
     services: dict[str, StoredService] = {}
-    probe: dict | None = None           # interference: the probe's wrk_argv, wrk, text, ...
-    timeline: dict | None = None        # interference: runner.model.probe.align
-    capacity: StoredCapacity | None = None   # open: the modelled capacity
-    points: list[dict] = []             # open: one per offered rate (runner.measure.openparse)
+    probe: StoredProbe | None = None            # interference
+    timeline: StoredTimeline | None = None      # interference
+    capacity: StoredCapacity | None = None      # open: the modelled capacity
+    points: list[StoredPoint] = []              # open: one per offered rate
+
+    def calibration_figures(self) -> StoredCalibration | None:
+        """The calibration, or None where there is none or it failed."""
+        found = self.calibration
+        return found if found and not found.error else None
 
     def calibrated(self) -> dict:
-        """The calibration's figures, or {} where there is none or it failed."""
-        found = self.calibration
-        return found if found and not found.get("error") else {}
+        """The calibration's figures as stored, a mapping as the model reads them, or {}
+        where there is none or it failed."""
+        found = self.calibration_figures()
+        return found.model_dump(exclude_unset=True) if found else {}
 
     def service_time(self) -> float | None:
         """One request alone on the fresh server: the lower of the calibration's median and
@@ -199,7 +289,8 @@ class StoredRun(_Stored):
         faster."""
         check = self.check
         checked = check.service_s if check.service_s is not None else check.latency_s
-        found = [v for v in (self.calibrated().get("service_s"), checked) if v]
+        calibration = self.calibration_figures()
+        found = [v for v in (calibration and calibration.service_s, checked) if v]
         return min(found) if found else None
 
 
@@ -275,6 +366,34 @@ def validate_case(data: object) -> list[str]:
         return _problems(exc)
 
 
+# ---- records as JSON, and back ----
+
+Record = TypeVar("Record", bound=BaseModel)
+
+
+def record_json(record: BaseModel) -> dict:
+    """A record as the JSON it is stored as. A field the record was not given stays out
+    of the file (a field read from a file is given), so a stored file read and written
+    back is the same JSON, and an absent field stays absent."""
+    return record.model_dump(mode="json", exclude_unset=True)
+
+
+def write_record(path: Path, record: BaseModel) -> None:
+    """Store a record (a case file, run.json) atomically, as `write_json` writes."""
+    write_json(path, record_json(record))
+
+
+def read_record(path: Path, model: type[Record]) -> tuple[Record | None, str | None]:
+    """A stored file as a record of `model`, or None and why it is not one."""
+    data, problem = read_json(path)
+    if problem:
+        return None, problem
+    try:
+        return model.model_validate(data), None
+    except ValidationError as exc:
+        return None, _does_not_fit(exc)
+
+
 # ---- reading a run folder ----
 
 STATUSES = {Status.OK, Status.FAILED, Status.NA}   # a case file still running is not a result yet
@@ -330,9 +449,17 @@ def read_json(path: Path) -> tuple[object, str | None]:
         return None, f"not readable JSON ({exc})"
 
 
-def _read_run_file(path: Path) -> tuple[StoredRunFile, str | None]:
+def read_case(path: Path) -> tuple[StoredCase | None, str | None]:
+    """A case file as its record, or None and why it is not one this reader can render
+    (a case still running is not one)."""
+    data, problem = read_json(path)
+    return (None, problem) if problem else parse_case(data)
+
+
+def read_run_file(path: Path) -> tuple[StoredRunFile | None, str | None]:
+    """run.json as its record, or None and why it is not one."""
     if not path.is_file():
-        return StoredRunFile(), "missing; the report has no environment or suite facts"
+        return None, "missing; the report has no environment or suite facts"
     data, problem = read_json(path)
     # run.json written before it carried a format tag is still accepted
     if problem is None and isinstance(data, dict) and "format" not in data:
@@ -343,7 +470,14 @@ def _read_run_file(path: Path) -> tuple[StoredRunFile, str | None]:
             return StoredRunFile.model_validate(data), None
         except ValidationError as exc:
             problem = _does_not_fit(exc)
-    return StoredRunFile(), f"{problem}; skipped"
+    return None, problem
+
+
+def _read_run_file(path: Path) -> tuple[StoredRunFile, str | None]:
+    run, problem = read_run_file(path)
+    if run is not None:
+        return run, None
+    return StoredRunFile(), problem if not path.is_file() else f"{problem}; skipped"
 
 
 def load_run(run_dir: Path) -> tuple[StoredRunFile, list[StoredCase], list[str]]:
@@ -361,8 +495,7 @@ def load_run(run_dir: Path) -> tuple[StoredRunFile, list[StoredCase], list[str]]
     for path in sorted(run_dir.glob("*.json")):
         if path.name == "run.json":
             continue
-        data, problem = read_json(path)
-        case, problem = (None, problem) if problem else parse_case(data)
+        case, problem = read_case(path)
         if case is not None and run.run_id and case.run_id not in (None, run.run_id):
             case, problem = None, f"belongs to run {case.run_id}, not {run.run_id}"
         if case is None:
