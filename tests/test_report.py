@@ -675,6 +675,13 @@ def test_server_as_it_ran_comes_from_its_argv(stored):
     assert describe.shown_argv(data(gthread)) == (
         ".venv/bin/gunicorn app:app --worker-class gthread --workers 1 --threads 4 "
         "--bind 127.0.0.1:{port}")
+    # only the port is blanked: other numbers are settings a reader copies
+    gevent = ["gunicorn", "--worker-class", "gevent", "--worker-connections", "1000", "--bind",
+              "127.0.0.1:51234", "--timeout", "300"]
+    assert describe.shown_argv(data(gevent)) == (
+        "gunicorn --worker-class gevent --worker-connections 1000 --bind 127.0.0.1:{port} "
+        "--timeout 300")
+    assert describe.shown_argv(data(["node", "s.js", "--port", "4711"])) == "node s.js --port {port}"
 
 
 def test_a_sweep_is_drawn_against_workers_and_keeps_no_fixed_note(stored):

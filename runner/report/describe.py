@@ -67,7 +67,11 @@ def server_text(data: StoredCase) -> str:
 def shown_argv(data: StoredCase) -> str:
     """The server's command line as it ran, with the port and absolute paths blanked."""
     text = shlex.join(portable(a) for a in first_argv(data))
-    return re.sub(r"(?<=[:= ])\d{4,5}(?=\s|$)", "{port}", text)
+    return PORT.sub("{port}", text)
+
+
+# where a server's argv names the port it listens on: `--port N`, `--port=N`, `HOST:N`
+PORT = re.compile(r"(?:(?<=--port[ =])|(?<=127\.0\.0\.1:)|(?<=localhost:))\d{1,5}\b")
 
 
 def portable(text: str) -> str:
@@ -151,7 +155,7 @@ def session_text(session: Session) -> str:
 
 def _checks(run) -> tuple[tuple[str, list | None], ...]:
     """("" or "probe ", that load's disagreements; None where they were not compared)."""
-    return (("", run.disagreements), ("probe ", (run.probe or {}).get("disagreements")))
+    return (("", run.disagreements), ("probe ", run.probe.disagreements if run.probe else None))
 
 
 def disagreements(data: StoredCase) -> list[str]:
