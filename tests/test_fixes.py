@@ -2,16 +2,18 @@
 
 from runner.model.predict import Limit, LimitKind
 from runner.report import cells, view
+from runner.report.table import CaseRow
 
 
 def row(steady, ceiling, tuned=None, settings=None, pools=None, workers=1, **extra):
-    return {"scenario": "sleep", "impl": "python-fastapi", "server_type": "uvicorn",
-            "kind": "sync_sleep", "params": "ms=1000", "status": "ok", "label": "`def` handler",
-            "steady_rps": steady, "rps_median": steady, "ceiling_rps": ceiling,
-            "lat_p99": 100 / steady, "rss_peak_bytes": 60 * 2**20, "threads_max": 45,
-            "processes_max": 1, "bottleneck": "anyio's thread limiter: 40 threads x 1 worker",
-            "tuned": tuned or {}, "settings": settings or {}, "pools": pools or {},
-            "workers": workers, "threads": None, **extra}
+    return CaseRow(scenario="sleep", impl="python-fastapi", server_type="uvicorn",
+                   kind="sync_sleep", params="ms=1000", label="`def` handler",
+                   steady_rps=steady, rps_median=steady, ceiling_rps=ceiling,
+                   figures={"lat_p99": 100 / steady, "rss_peak_bytes": 60 * 2**20,
+                            "threads_max": 45, "processes_max": 1},
+                   tuned=tuned or {}, settings=settings or {}, pools=pools or {},
+                   workers=workers, **{"bottleneck": "anyio's thread limiter: 40 threads x 1 "
+                                                     "worker", **extra})
 
 
 LIMITER = {"limiter": {"value": 100, "title": "anyio's thread limiter tokens",

@@ -5,6 +5,7 @@ any change to a report shows up in review. After an intended change, rewrite the
 `UPDATE_SNAPSHOTS=1 uv run pytest tests/test_report.py` and read the diff.
 """
 
+import dataclasses
 import difflib
 import json
 import math
@@ -200,6 +201,11 @@ def _rows(stored) -> dict:
             for r in build_rows(stored[1]).to_dict("records")}
 
 
+def _case_rows(stored) -> dict:
+    """The report's own rows (table.CaseRow), by scenario, implementation and kind."""
+    return {(r.scenario, r.impl, r.kind): r for r in view.build(*stored).rows}
+
+
 def _section(run, cases, name) -> view.Section:
     [section] = [s for s in view.build(run, cases).sections if s.name == name]
     return section
@@ -243,8 +249,9 @@ def test_disagreement_and_unobservable_latency_are_flagged(model_stored):
     cells = _cells(table, "executor_sleep ms=1000")
     assert cells["efficiency"] == "0.84 ⚠" and cells["expected latency"] == "16.7 s ⚠"
     # the model's own sentence for the disagreement, or the generic one when it has none
-    assert f"⚠ {report_cells.cause(executor)}" in cells["notes"]
-    assert report_cells.cause({**executor, "cause": None}) == (
+    row = _case_rows(model_stored)[("sleep", "python-fastapi", "executor_sleep")]
+    assert f"⚠ {report_cells.cause(row)}" in cells["notes"]
+    assert report_cells.cause(dataclasses.replace(row, findings=None)) == (
         "model and measurement disagree by more than 10% (efficiency 0.84)")
     blocking = _cells(table, "blocking_in_async ms=1000")
     assert "1 at a time" in blocking["bottleneck"]
@@ -525,10 +532,10 @@ def test_html_cells_sort_by_raw_values(rendered):
 def test_each_declared_figure_is_computed_and_shown_where_declared(stored):
     from runner.report.figures import FIGURES, Place, placed
     report = view.build(*stored)
-    row = next(r for r in report.rows if r["id"] == "hello/go/net-http/hello")
-    for figure in FIGURES:
-        assert figure.key in row
-    assert row["lat_p99_9"] is not None and row["lat_p99_9"] >= row["lat_p99"]
+    row = next(r for r in report.rows if r.id == "hello/go/net-http/hello")
+    assert set(row.figures) == {f.key for f in FIGURES}
+    assert row.figures["lat_p99_9"] is not None
+    assert row.figures["lat_p99_9"] >= row.figures["lat_p99"]
     section = next(s for s in report.sections if s.name == "hello")
     latency = next(t for t in section.tables if t.title == "Latency and errors")
     headers = [c.header.split(" (")[0] for c in latency.columns]
@@ -712,7 +719,7 @@ def test_a_heavy_request_outliving_wrk_is_explained_and_hatched(model_stored):
             for one in data["runs"]:
                 one["wrk"].update(requests=0, rps=0.0)
                 one["check"] = {"service_s": 12.5}
-    row = _rows((run, stalled))[("probe", "python-fastapi", "json_large")]
+    row = _case_rows((run, stalled))[("probe", "python-fastapi", "json_large")]
     verdict = report_cells.probe_verdict(row)
     assert "one alone took 12.5 s" in verdict and "outlasted wrk's 10 s run" in verdict
     [(_, _, data)] = [v for k, v in charts.plan(view.build(run, stalled)).items() if k == "probe-probe"]
@@ -862,11 +869,11 @@ def test_two_endpoints_said_the_same_way_are_told_apart_by_their_kind(stored):
     (sync,) = [c for c in cases if c["case"]["id"] == "sleep/python-fastapi/uvicorn/sync_sleep"]
     twin = as_json([sync])[0]
     twin["case"].update(kind="executor_sleep", id="sleep/python-fastapi/uvicorn/executor_sleep")
-    rows = {r["kind"]: r["label"] for r in compute_rows([sync, twin])}
+    rows = {r.kind: r.label for r in compute_rows([sync, twin])}
     label = sync["case"]["label"]
     assert rows == {"sync_sleep": f"{label} (sync_sleep)",
                     "executor_sleep": f"{label} (executor_sleep)"}
-    assert [r["label"] for r in compute_rows([sync])] == [label]
+    assert [r.label for r in compute_rows([sync])] == [label]
 
 
 def test_the_runner_reads_its_repeats_as_the_reports_do():

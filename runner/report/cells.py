@@ -15,7 +15,9 @@ from ..stats import CV_LIMIT
 from ..units import (MISSING, format_count, format_in, format_mib, format_number,
                     format_ratio, format_rps, format_seconds, is_missing, seconds_unit)
 from ..terms import Status
-from .figures import ERRORS, Place, placed
+from .table import CaseRow
+from .figures import (ERRORS, P50, P99, PROCESSES, RSS_PEAK, THREADS, WRK_CORES, Place,
+                      placed)
 from .sentences import cause_text, limit_text
 
 FLAG = "⚠"
@@ -77,27 +79,27 @@ def _text(value) -> str:
 
 
 def endpoint(row) -> str:
-    return f"{row['kind']} {row['params']}".strip()
+    return f"{row.kind} {row.params}".strip()
 
 
 def measured(row) -> bool:
-    return row["status"] != Status.NA and not is_missing(row["rps_median"])
+    return row.status != Status.NA and not is_missing(row.rps_median)
 
 
 def served(row) -> bool:
-    return row["status"] != Status.NA
+    return row.status != Status.NA
 
 
 def server_name(row) -> str:
     """The server as it ran, with its implementation: 'python-flask · gunicorn, 5 sync workers'."""
-    text = _text(row.get("server_text")) or _text(row["server_label"])
-    impl = _text(row["impl"])
+    text = _text(row.server_text) or _text(row.server_label)
+    impl = _text(row.impl)
     return text if text.startswith(impl) else f"{impl} · {text}"
 
 
 def _identity(row) -> list[Cell]:
-    return [Cell(_text(row["impl"]), _text(row["impl"])),
-            Cell(_text(row["server_label"]), _text(row["server_label"])),
+    return [Cell(_text(row.impl), _text(row.impl)),
+            Cell(_text(row.server_label), _text(row.server_label)),
             Cell(endpoint(row), endpoint(row))]
 
 
@@ -112,32 +114,32 @@ def _flagged(text: str, flag: bool) -> str:
 def _not_measured(row, columns: list[Column], cells: list[Cell]) -> Row:
     """A row without numbers: after its `cells`, the first number cell says why, the others
     up to the notes (the table's last column) stay empty."""
-    first = "n/a" if row["status"] == Status.NA else "failed"
+    first = "n/a" if row.status == Status.NA else "failed"
     empty = [Cell("", None)] * (len(columns) - len(cells) - 2)
-    return Row(_text(row["status"]), cells + [Cell(first, None), *empty, _notes(row, [])])
+    return Row(_text(row.status), cells + [Cell(first, None), *empty, _notes(row, [])])
 
 
 def _notes(row, flags: list[str], remarks: Sequence[str] = ()) -> Cell:
     """Why there are no numbers, the case's own note, flags (marked ⚠), then remarks."""
-    notes = [_text(row["note"])]
-    if row["status"] == Status.FAILED:
-        notes.insert(0, f"failed: {_text(row['reason']) or 'no reason given'}")
-    elif row["status"] == Status.NA:
-        notes.insert(0, _text(row["reason"]) or "not served")
+    notes = [_text(row.note)]
+    if row.status == Status.FAILED:
+        notes.insert(0, f"failed: {_text(row.reason) or 'no reason given'}")
+    elif row.status == Status.NA:
+        notes.insert(0, _text(row.reason) or "not served")
     text = "; ".join(n for n in notes + [f"{FLAG} {f}" for f in flags] + list(remarks) if n)
     return Cell(text, text)
 
 
 def expected_latency_too_long(row) -> bool:
-    return (not is_missing(row["model_latency_s"]) and not is_missing(row["duration_s"])
-            and row["model_latency_s"] > row["duration_s"])
+    return (not is_missing(row.model_latency_s) and not is_missing(row.duration_s)
+            and row.model_latency_s > row.duration_s)
 
 
 def cause(row) -> str:
     """Why a row lies outside the model's band: the model's findings when it has some."""
-    findings = row.get("findings")
-    generic = f"{DISAGREE} (efficiency {format_ratio(row['efficiency'])})"
-    if findings is None or not row.get("cause"):   # not diagnosed
+    findings = row.findings
+    generic = f"{DISAGREE} (efficiency {format_ratio(row.efficiency)})"
+    if findings is None or not row.cause:   # not diagnosed
         return generic
     return cause_text(findings) if findings else f"{generic}, {cause_text(findings)}"
 
@@ -147,29 +149,29 @@ def load_flags(row) -> list[str]:
     if not measured(row):
         return []
     flags = []
-    if row["wrk_saturated"]:
-        flags.append(f"INVALID: load generator saturated: wrk used {row['wrk_cores']:.2f} "
-                     f"cores of the {int(row['wrk_usable_cores'])} it can use "
+    if row.wrk_saturated:
+        flags.append(f"INVALID: load generator saturated: wrk used {row.of(WRK_CORES):.2f} "
+                     f"cores of the {int(row.wrk_usable_cores)} it can use "
                      "(the fewer of its threads and the machine's cores)")
-    if row["rps_too_wide"]:
+    if row.rps_too_wide:
         flags.append(f"wide spread: CV ≥ {CV_LIMIT:.0%}, rerun before trusting the median")
-    if row["disagrees"]:
+    if row.disagrees:
         flags.append(cause(row))
     if expected_latency_too_long(row):
-        flags.append(f"expected latency {format_seconds(row['model_latency_s'])} exceeds "
-                     f"the {row['duration_s']:g} s run: requests still queued at the end "
+        flags.append(f"expected latency {format_seconds(row.model_latency_s)} exceeds "
+                     f"the {row.duration_s:g} s run: requests still queued at the end "
                      "never count, the latency columns show only early requests")
-    flags += row.get("checks") or []
+    flags += row.checks or []
     return flags
 
 
 def load_remarks(row) -> list[str]:
     """Caveats that are no fault of the row (shown without a flag)."""
-    if measured(row) and not is_missing(row["ceiling_rps"]) and is_missing(row["steady_rps"]):
+    if measured(row) and not is_missing(row.ceiling_rps) and is_missing(row.steady_rps):
         return ["no steady-state rate, so no efficiency: the run is too short to leave out "
                 "its ramp-up and its last second"]
-    if measured(row) and row.get("unsteady"):
-        return [f"{row['unsteady']}: the rate is shown, the efficiency is not"]
+    if measured(row) and row.unsteady:
+        return [f"{row.unsteady}: the rate is shown, the efficiency is not"]
     return []
 
 
@@ -177,128 +179,128 @@ def load_remarks(row) -> list[str]:
 
 def headline_rps(row) -> tuple[float | None, bool]:
     """The rate a reader should quote: steady state, else wrk's (which includes the ramp)."""
-    if not is_missing(row["steady_rps"]):
-        return float(row["steady_rps"]), False
-    return _num(row["rps_median"]), True
+    if not is_missing(row.steady_rps):
+        return float(row.steady_rps), False
+    return _num(row.rps_median), True
 
 
 def marks(row, first_session: int | None) -> str:
     out = ""
-    if row.get("session") is not None and first_session is not None \
-            and row["session"] != first_session:
+    if row.session is not None and first_session is not None \
+            and row.session != first_session:
         out += RESUMED
-    if row.get("checks"):
+    if row.checks:
         out += MISMATCH
     return out
 
 
 def _why(row) -> str:
     """The model's limit in words, and what to read with care (short)."""
-    if row["status"] == Status.FAILED:
-        return f"failed: {_text(row['reason']) or 'no reason given'}"
-    parts = [_text(row["bottleneck"])]
-    if row["wrk_saturated"]:
+    if row.status == Status.FAILED:
+        return f"failed: {_text(row.reason) or 'no reason given'}"
+    parts = [_text(row.bottleneck)]
+    if row.wrk_saturated:
         parts.append(f"{FLAG} INVALID: wrk saturated its cores")
-    if row["disagrees"]:
+    if row.disagrees:
         parts.append(f"{FLAG} {cause(row)}")
-    if row.get("unsteady"):
-        parts.append(f"{FLAG} {row['unsteady']}")
+    if row.unsteady:
+        parts.append(f"{FLAG} {row.unsteady}")
     if expected_latency_too_long(row):
-        parts.append(f"{FLAG} queue longer than the {row['duration_s']:g} s run: "
+        parts.append(f"{FLAG} queue longer than the {row.duration_s:g} s run: "
                      "latency shows the early requests only")
-    if row["rps_too_wide"]:
+    if row.rps_too_wide:
         parts.append(f"{FLAG} wide spread between repeats")
     return "; ".join(p for p in parts if p)
 
 
-def verdict_table(rows: list[dict], first_session: int | None) -> Table:
+def verdict_table(rows: list[CaseRow], first_session: int | None) -> Table:
     """A load scenario's answer: one row per served configuration, steady rate first."""
     shown = [r for r in rows if served(r)]
     rates = [headline_rps(r)[0] for r in shown if measured(r)]
     best = max((r for r in rates if r), default=None)
-    unit = seconds_unit([r[f"lat_{k}"] for r in shown for k in ("p50", "p99")])
+    unit = seconds_unit([r.of(f) for r in shown for f in (P50, P99)])
     columns = header("endpoint*", "server*", "steady (req/s)", "model allows (req/s)",
                        "why*", f"p50 ({unit[0]})", f"p99 ({unit[0]})", "of best")
     out = []
     for row in shown:
-        name = [Cell(row["label"] + marks(row, first_session), row["label"]),
+        name = [Cell(row.label + marks(row, first_session), row.label),
                 Cell(server_name(row), server_name(row))]
         if not measured(row):
-            out.append(Row(_text(row["status"]), name + [Cell("failed", None),
+            out.append(Row(_text(row.status), name + [Cell("failed", None),
                            Cell("", None), Cell(_why(row), _why(row)),
                            Cell("", None), Cell("", None), Cell("", None)]))
             continue
         rate, ramp = headline_rps(row)
         share = rate / best if rate is not None and best else None
-        out.append(Row(_text(row["status"]), name + [
+        out.append(Row(_text(row.status), name + [
             _value(format_rps(rate) + (" (incl. ramp)" if ramp else ""), rate),
-            _value(format_rps(row["ceiling_rps"]), row["ceiling_rps"]),
+            _value(format_rps(row.ceiling_rps), row.ceiling_rps),
             Cell(_why(row), _why(row)),
-            _value(format_in(row["lat_p50"], unit), row["lat_p50"]),
-            _value(format_in(row["lat_p99"], unit), row["lat_p99"]),
+            _value(format_in(row.of(P50), unit), row.of(P50)),
+            _value(format_in(row.of(P99), unit), row.of(P99)),
             _value(MISSING if share is None else f"{share:.0%}", share)],
-            invalid=bool(row["wrk_saturated"])))
+            invalid=bool(row.wrk_saturated)))
     return fold_common(drop_empty(Table("Verdict", columns, out, kind="verdict"), keep=2), "why")
 
 
 def _starved_seconds(row) -> int:
     """Whole seconds without a probe answer; the first and last buckets are partial."""
-    return sum(1 for v in (row["probe_per_second"] or [])[1:-1] if v == 0)
+    return sum(1 for v in (row.probe_per_second or [])[1:-1] if v == 0)
 
 
 def probe_verdict(row) -> str:
     """What happened to the probe, in words, and why a heavy load completed nothing."""
     if not measured(row):
-        return f"failed: {_text(row['reason']) or 'no reason given'}"
+        return f"failed: {_text(row.reason) or 'no reason given'}"
     starved = _starved_seconds(row)
-    before, lowest = row["probe_before_rps"], row["probe_during_min_rps"]
+    before, lowest = row.probe_before_rps, row.probe_during_min_rps
     share = (f", its slowest second {lowest / before:.0%} of its rate before"
              if not is_missing(before) and before and not is_missing(lowest) else "")
     words = (f"{FLAG} starved: {starved} s without a single answer (first repeat)"
              if starved else f"kept answering{share}")
-    if row["heavy_requests"] == 0 and not is_missing(row["wrk_duration_s"]):
-        alone = row["service_s"]
+    if row.heavy_requests == 0 and not is_missing(row.wrk_duration_s):
+        alone = row.service_s
         took = f" (one alone took {format_seconds(alone)})" if not is_missing(alone) else ""
-        words += (f"; the heavy request{took} outlasted wrk's {row['wrk_duration_s']:.0f} s "
+        words += (f"; the heavy request{took} outlasted wrk's {row.wrk_duration_s:.0f} s "
                   "run, so wrk counted none; the server went on building it after wrk "
                   "stopped: the hatched seconds in the chart")
     return words
 
 
-def probe_verdict_table(rows: list[dict], first_session: int | None) -> Table:
+def probe_verdict_table(rows: list[CaseRow], first_session: int | None) -> Table:
     shown = [r for r in rows if served(r)]
-    waits = [r["probe_longest_wait_s"] for r in shown]
+    waits = [r.probe_longest_wait_s for r in shown]
     unit = seconds_unit(waits)
     columns = header("heavy endpoint*", "server*", "probe before (req/s)",
                        "probe lowest during (req/s)", f"longest probe wait ({unit[0]})",
                        "heavy (req/s, incl. ramp)", "verdict*")
     out = []
     for row in shown:
-        name = [Cell(row["label"] + marks(row, first_session), row["label"]),
+        name = [Cell(row.label + marks(row, first_session), row.label),
                 Cell(server_name(row), server_name(row))]
         verdict = probe_verdict(row)
         if not measured(row):
-            out.append(Row(_text(row["status"]), name + [Cell("failed", None)]
+            out.append(Row(_text(row.status), name + [Cell("failed", None)]
                            + [Cell("", None)] * 3 + [Cell(verdict, verdict)]))
             continue
-        out.append(Row(_text(row["status"]), name + [
-            _value(format_rps(row["probe_before_rps"]), row["probe_before_rps"]),
-            _value(format_rps(row["probe_during_min_rps"]), row["probe_during_min_rps"]),
-            _value(format_in(row["probe_longest_wait_s"], unit), row["probe_longest_wait_s"]),
-            _value(format_rps(row["rps_median"]), row["rps_median"]),
+        out.append(Row(_text(row.status), name + [
+            _value(format_rps(row.probe_before_rps), row.probe_before_rps),
+            _value(format_rps(row.probe_during_min_rps), row.probe_during_min_rps),
+            _value(format_in(row.probe_longest_wait_s, unit), row.probe_longest_wait_s),
+            _value(format_rps(row.rps_median), row.rps_median),
             Cell(verdict, verdict)]))
     return drop_empty(Table("Verdict", columns, out, kind="verdict"), keep=2)
 
 
-def not_served(rows: list[dict]) -> str | None:
+def not_served(rows: list[CaseRow]) -> str | None:
     """One line for every combination that is n/a: 'go: executor_sleep, ... (every server)'."""
     by_impl: dict[str, dict[str, list[str]]] = {}
     servers: dict[str, set] = {}
     for row in rows:
-        servers.setdefault(row["impl"], set()).add(row["server_label"])
-        if row["status"] == Status.NA:
-            by_impl.setdefault(row["impl"], {}).setdefault(row["label"], []).append(
-                row["server_label"])
+        servers.setdefault(row.impl, set()).add(row.server_label)
+        if row.status == Status.NA:
+            by_impl.setdefault(row.impl, {}).setdefault(row.label, []).append(
+                row.server_label)
     if not by_impl:
         return None
     parts = []
@@ -341,34 +343,34 @@ def throughput_row(row) -> Row:
     cells = _identity(row)
     if not measured(row):
         return _not_measured(row, THROUGHPUT, cells)
-    spread = (f"{format_rps(row['rps_min'])}–{format_rps(row['rps_max'])}"
-              if row["runs"] > 1 else MISSING)
-    cv = row["rps_cv"]
-    cv_text = MISSING if is_missing(cv) else _flagged(f"{cv:.1%}", row["rps_too_wide"])
-    bottleneck = _text(row["bottleneck"])
-    cells += [_value(format_rps(row["rps_median"]), row["rps_median"]),
-              _value(spread, row["rps_max"] - row["rps_min"]),
+    spread = (f"{format_rps(row.rps_min)}–{format_rps(row.rps_max)}"
+              if row.runs > 1 else MISSING)
+    cv = row.rps_cv
+    cv_text = MISSING if is_missing(cv) else _flagged(f"{cv:.1%}", row.rps_too_wide)
+    bottleneck = _text(row.bottleneck)
+    cells += [_value(format_rps(row.rps_median), row.rps_median),
+              _value(spread, row.rps_max - row.rps_min),
               _value(cv_text, cv),
-              _value(format_rps(row["good_rps"]), row["good_rps"]),
-              _value(format_rps(row["steady_rps"]), row["steady_rps"]),
-              _value(format_rps(row["ceiling_rps"]), row["ceiling_rps"]),
-              _value(_flagged(format_ratio(row["efficiency"]), row["disagrees"]),
-                     row["efficiency"]),
-              _value(_flagged(format_seconds(row["model_latency_s"]),
-                              expected_latency_too_long(row)), row["model_latency_s"]),
+              _value(format_rps(row.good_rps), row.good_rps),
+              _value(format_rps(row.steady_rps), row.steady_rps),
+              _value(format_rps(row.ceiling_rps), row.ceiling_rps),
+              _value(_flagged(format_ratio(row.efficiency), row.disagrees),
+                     row.efficiency),
+              _value(_flagged(format_seconds(row.model_latency_s),
+                              expected_latency_too_long(row)), row.model_latency_s),
               Cell(bottleneck, bottleneck)]
-    return Row(_text(row["status"]), cells + [_notes(row, load_flags(row), load_remarks(row))],
-               invalid=bool(row["wrk_saturated"]))
+    return Row(_text(row.status), cells + [_notes(row, load_flags(row), load_remarks(row))],
+               invalid=bool(row.wrk_saturated))
 
 
-def throughput_table(rows: list[dict]) -> Table:
+def throughput_table(rows: list[CaseRow]) -> Table:
     return drop_empty(Table("Throughput and the model", THROUGHPUT,
                             [throughput_row(r) for r in rows if served(r)]))
 
 
 def _errors(row) -> Cell:
     """The non-zero counters; timeouts are named whenever anything went wrong."""
-    counts = {f.header: row[f.key] for f in ERRORS}
+    counts = {f.header: row.of(f) for f in ERRORS}
     if all(is_missing(v) for v in counts.values()):
         return Cell(MISSING, None)
     total = int(sum(v for v in counts.values() if not is_missing(v)))
@@ -377,34 +379,34 @@ def _errors(row) -> Cell:
     return Cell(", ".join(parts) or "0", float(total))
 
 
-def latency_table(rows: list[dict]) -> Table:
+def latency_table(rows: list[CaseRow]) -> Table:
     done = [r for r in rows if measured(r)]
-    unit = seconds_unit([r[f.key] for r in done for f in LATENCY])
+    unit = seconds_unit([r.of(f) for r in done for f in LATENCY])
     columns = header(*IDENTITY, *(f"{f.header} ({unit[0]})" for f in LATENCY), "errors")
     out = []
     for row in done:
-        cells = _identity(row) + [_value(f.text(row[f.key], unit), row[f.key])
+        cells = _identity(row) + [_value(f.text(row.of(f), unit), row.of(f))
                                   for f in LATENCY]
-        out.append(Row(_text(row["status"]), cells + [_errors(row)],
-                       invalid=bool(row["wrk_saturated"])))
+        out.append(Row(_text(row.status), cells + [_errors(row)],
+                       invalid=bool(row.wrk_saturated)))
     return drop_empty(Table("Latency and errors", columns, out))
 
 
 def resource_row(row) -> Row:
     cells = _identity(row)
     for figure in RESOURCES:
-        value = row[figure.key]
+        value = row.of(figure)
         text = figure.text(value)
         if figure.key == "wrk_cores":   # of the cores it could use, flagged when all
-            usable = row["wrk_usable_cores"]
+            usable = row.wrk_usable_cores
             text = MISSING if is_missing(value) else _flagged(
                 f"{value:.2f}" + ("" if is_missing(usable) else f" of {int(usable)}"),
-                row["wrk_saturated"])
+                row.wrk_saturated)
         cells.append(_value(text, value))
-    return Row(_text(row["status"]), cells, invalid=bool(row["wrk_saturated"]))
+    return Row(_text(row.status), cells, invalid=bool(row.wrk_saturated))
 
 
-def resource_table(rows: list[dict]) -> Table:
+def resource_table(rows: list[CaseRow]) -> Table:
     columns = header(*IDENTITY, *(f.header for f in RESOURCES))
     return drop_empty(Table("Resources", columns,
                             [resource_row(r) for r in rows if measured(r)]))
@@ -414,20 +416,20 @@ def probe_row(row) -> Row:
     cells = _identity(row)[:2] + [Cell(endpoint(row), endpoint(row))]
     if not measured(row):
         return _not_measured(row, PROBE, cells)
-    cells.append(_value(format_rps(row["rps_median"]), row["rps_median"]))
+    cells.append(_value(format_rps(row.rps_median), row.rps_median))
     for key in ("before_rps", "during_min_rps", "during_mean_rps", "after_rps"):
-        value = row[f"probe_{key}"]
+        value = getattr(row, f"probe_{key}")
         cells.append(_value(format_rps(value), value))
-    wait = row["probe_longest_wait_s"]
+    wait = row.probe_longest_wait_s
     cells.append(_value(format_seconds(wait), wait))
     flags = []
-    if row["probe_during_min_rps"] == 0:
+    if row.probe_during_min_rps == 0:
         flags.append("probe starved: at least one whole second without an answer during "
                      "the heavy load")
-    return Row(_text(row["status"]), cells + [_notes(row, flags + (row.get("checks") or []))])
+    return Row(_text(row.status), cells + [_notes(row, flags + (row.checks or []))])
 
 
-def probe_table(rows: list[dict]) -> Table:
+def probe_table(rows: list[CaseRow]) -> Table:
     return drop_empty(Table("The probe's rates", PROBE,
                             [probe_row(r) for r in rows if served(r)]))
 
@@ -435,24 +437,24 @@ def probe_table(rows: list[dict]) -> Table:
 # ---- open scenarios ----
 
 def open_measured(row) -> bool:
-    return row["status"] == Status.OK and bool(row.get("open_points"))
+    return row.status == Status.OK and bool(row.open_points)
 
 
-def open_verdict_table(rows: list[dict], first_session: int | None) -> Table:
+def open_verdict_table(rows: list[CaseRow], first_session: int | None) -> Table:
     """An open scenario's answer: where each configuration falls over, beside the model."""
     shown = [r for r in rows if served(r)]
     columns = header("endpoint*", "server*", "capacity, model (req/s)", "knee (req/s)",
                        "knee / model", "why*", "verdict*")
     out = []
     for row in shown:
-        name = [Cell(row["label"] + marks(row, first_session), row["label"]),
+        name = [Cell(row.label + marks(row, first_session), row.label),
                 Cell(server_name(row), server_name(row))]
         if not open_measured(row):
-            reason = f"failed: {_text(row['reason']) or 'no reason given'}"
-            out.append(Row(_text(row["status"]), name + [Cell("failed", None)]
+            reason = f"failed: {_text(row.reason) or 'no reason given'}"
+            out.append(Row(_text(row.status), name + [Cell("failed", None)]
                            + [Cell("", None)] * 3 + [Cell(reason, reason)]))
             continue
-        knee = row["open_knee"]
+        knee = row.open_knee
         held = knee["knee_rps"]
         shown_knee = (f"≥ {format_rps(knee['tried_up_to_rps'])}" if knee["saturated_at_rps"] is None
                       else (f"< {format_rps(knee['saturated_at_rps'])}" if held is None
@@ -460,7 +462,7 @@ def open_verdict_table(rows: list[dict], first_session: int | None) -> Table:
         ratio = knee["ratio"]
         ratio_text = MISSING if ratio is None else _flagged(f"{ratio:.2f}", not knee["agrees"])
         why = _text(knee["bottleneck"])
-        out.append(Row(_text(row["status"]), name + [
+        out.append(Row(_text(row.status), name + [
             _value(format_rps(knee["capacity_rps"]), knee["capacity_rps"]),
             Cell(shown_knee, held if held is not None else knee["tried_up_to_rps"]),
             Cell(ratio_text, ratio), Cell(why, why), Cell(knee["verdict"], knee["verdict"])]))
@@ -481,19 +483,19 @@ def services_cores(point: dict) -> float | None:
     return sum(used) if used else None
 
 
-def open_points_table(rows: list[dict]) -> Table:
+def open_points_table(rows: list[CaseRow]) -> Table:
     """Every offered rate of every configuration, measured beside the model."""
     out = []
     for row in rows:
         if not open_measured(row):
             continue
-        for point in row["open_points"]:
+        for point in row.open_points:
             lat, res = point["latency_s"], point.get("resources") or {}
             errors = f"{point['errors']} ({point['timeouts']} timeouts)" if point["errors"] else "0"
             if not point.get("held_rate", True):
                 errors += f"; {FLAG} sent late: the generator did not hold this rate"
             out.append(Row("ok", [
-                Cell(row["label"], row["label"]), Cell(server_name(row), server_name(row)),
+                Cell(row.label, row.label), Cell(server_name(row), server_name(row)),
                 _value(format_rps(point["offered_rps"]), point["offered_rps"]),
                 _value(format_rps(point["sent_rps"]), point["sent_rps"]),
                 _value(f"{point['ok']} of {point['requests']}", point["ok"]),
@@ -513,27 +515,27 @@ def open_points_table(rows: list[dict]) -> Table:
 
 # ---- limits beside their fixes ----
 
-def _base(row, rows: list[dict]):
+def _base(row, rows: list[CaseRow]):
     """The row a tuned row changes: same scenario, implementation, server and endpoint,
     as the implementation configures it."""
-    return next((r for r in rows if not r.get("tuned") and r["scenario"] == row["scenario"]
-                 and r["impl"] == row["impl"] and r["server_type"] == row["server_type"]
-                 and r["kind"] == row["kind"] and r["params"] == row["params"]), None)
+    return next((r for r in rows if not r.tuned and r.scenario == row.scenario
+                 and r.impl == row.impl and r.server_type == row.server_type
+                 and r.kind == row.kind and r.params == row.params), None)
 
 
 def _change(row, base) -> str:
     """What the tuned row changed, from its value before to after: 'workers 2 → 5'."""
     parts = []
-    for key, value in row["tuned"].items():
-        setting = (row.get("settings") or {}).get(key)
+    for key, value in row.tuned.items():
+        setting = (row.settings or {}).get(key)
         if setting:
-            pools = base.get("pools") or {}
+            pools = base.pools or {}
             before = pools.get(setting.get("pool"))
             if before is None and setting.get("pool") in pools:
                 before = "no cap"       # a connection pool that opens what it needs
             name = setting.get("title") or key
         else:
-            before, name = base.get(key), key
+            before, name = getattr(base, key), key
         parts.append(f"{name} {before if before is not None else '?'} → {value}")
     return ", ".join(parts)
 
@@ -543,7 +545,7 @@ def _arrow(before, after, fmt) -> str:
 
 
 def _threads(row) -> str:
-    return f"{format_count(row['threads_max'])} / {format_count(row['processes_max'])}"
+    return f"{format_count(row.of(THREADS))} / {format_count(row.of(PROCESSES))}"
 
 
 def fix_words(before: float | None, after: float | None, row) -> str:
@@ -551,8 +553,8 @@ def fix_words(before: float | None, after: float | None, row) -> str:
     if before is None or after is None or not before:
         return "not measured"
     ratio = after / before
-    limit = row.get("limit")   # the limit alone, without the notes the bottleneck adds
-    now = limit_text(limit) if limit else (_text(row["bottleneck"]) or "no model")
+    limit = row.limit   # the limit alone, without the notes the bottleneck adds
+    now = limit_text(limit) if limit else (_text(row.bottleneck) or "no model")
     if ratio >= 1.2:
         return f"moved the limit: {ratio:.1f}× the rate; what binds now: {now}"
     if ratio <= 1 / 1.2:
@@ -560,15 +562,15 @@ def fix_words(before: float | None, after: float | None, row) -> str:
     return f"did not help ({ratio:.2f}× the rate): {now}"
 
 
-def fixes_table(rows: list[dict]) -> Table | None:
+def fixes_table(rows: list[CaseRow]) -> Table | None:
     """Each tuned row beside the row it changes: the setting, rate, p99, memory, threads
     and processes and the model's ceiling before → after, and in words what the change
     did and the limit that binds after it."""
-    pairs = [(r, b) for r in rows if r.get("tuned") and measured(r)
+    pairs = [(r, b) for r in rows if r.tuned and measured(r)
              and (b := _base(r, rows)) is not None and measured(b)]
     if not pairs:
         return None
-    unit = seconds_unit([x["lat_p99"] for pair in pairs for x in pair])
+    unit = seconds_unit([x.of(P99) for pair in pairs for x in pair])
     columns = header("endpoint*", "change*", "steady req/s", f"p99 ({unit[0]})",
                        "peak memory (MiB)", "threads / processes", "model allows (req/s)",
                        "what it did*")
@@ -576,20 +578,20 @@ def fixes_table(rows: list[dict]) -> Table | None:
     for row, base in pairs:
         before, after = headline_rps(base)[0], headline_rps(row)[0]
         words = fix_words(before, after, row)
-        if base.get("unsteady") or row.get("unsteady"):
+        if base.unsteady or row.unsteady:
             words += "; ⚠ a rate without a steady state (see the verdict): read the ratio loosely"
         change = _change(row, base)
-        out.append(Row(_text(row["status"]), [
-            Cell(row["label"], row["label"]),
+        out.append(Row(_text(row.status), [
+            Cell(row.label, row.label),
             Cell(change, change),
             _value(_arrow(before, after, format_rps), after),
-            _value(_arrow(base["lat_p99"], row["lat_p99"], lambda v: format_in(v, unit)),
-                   row["lat_p99"]),
-            _value(_arrow(base["rss_peak_bytes"], row["rss_peak_bytes"],
-                          lambda v: format_mib(v).removesuffix(" MiB")), row["rss_peak_bytes"]),
-            Cell(f"{_threads(base)} → {_threads(row)}", row["threads_max"]),
-            _value(_arrow(base["ceiling_rps"], row["ceiling_rps"], format_rps),
-                   row["ceiling_rps"]),
+            _value(_arrow(base.of(P99), row.of(P99), lambda v: format_in(v, unit)),
+                   row.of(P99)),
+            _value(_arrow(base.of(RSS_PEAK), row.of(RSS_PEAK),
+                          lambda v: format_mib(v).removesuffix(" MiB")), row.of(RSS_PEAK)),
+            Cell(f"{_threads(base)} → {_threads(row)}", row.of(THREADS)),
+            _value(_arrow(base.ceiling_rps, row.ceiling_rps, format_rps),
+                   row.ceiling_rps),
             Cell(words, words)]))
     return Table("Each limit beside its fix", columns, out, kind="verdict")
 

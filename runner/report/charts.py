@@ -24,7 +24,8 @@ import textwrap
 from pathlib import Path
 
 from . import cells, view
-from .figures import Place, placed
+from .table import CaseRow
+from .figures import RSS_PEAK, Place, placed
 from ..units import format_number, format_seconds, is_missing
 from ..terms import Status
 
@@ -41,9 +42,9 @@ def _num(value) -> float | None:
     return None if is_missing(value) else float(value)
 
 
-def short_label(row: dict, width: int = 48) -> str:
+def short_label(row: CaseRow, width: int = 48) -> str:
     """Two short lines: the endpoint as a developer says it, then the server as it ran."""
-    first = textwrap.shorten(str(row["label"]).replace("`", ""), width, placeholder="…")
+    first = textwrap.shorten(str(row.label).replace("`", ""), width, placeholder="…")
     second = textwrap.shorten(cells.server_name(row), width, placeholder="…")
     return f"{first}\n{second}"
 
@@ -52,49 +53,49 @@ def short_label(row: dict, width: int = 48) -> str:
 
 def _rate_data(rows):
     shown = [r for r in rows if cells.measured(r)]
-    return [{"label": short_label(r), "steady": _num(r["steady_rps"]),
-             "rps": _num(r["rps_median"]), "ceiling": _num(r["ceiling_rps"]),
-             "efficiency": _num(r["efficiency"])} for r in shown]
+    return [{"label": short_label(r), "steady": _num(r.steady_rps),
+             "rps": _num(r.rps_median), "ceiling": _num(r.ceiling_rps),
+             "efficiency": _num(r.efficiency)} for r in shown]
 
 
 def _sweep_data(rows):
     lines: dict[str, dict] = {}
     swept = view.sweeps(rows)
     for r in rows:
-        variable = swept.get((r["impl"], r["server_type"], r["kind"], r["params"]))
+        variable = swept.get((r.impl, r.server_type, r.kind, r.params))
         x = view.swept_value(r, variable) if variable else None
         if not cells.measured(r) or x is None:
             continue
-        name = f"{r['label']} · {r['impl']} {r['server_type']}".replace("`", "")
+        name = f"{r.label} · {r.impl} {r.server_type}".replace("`", "")
         axis = "worker processes" if variable == "workers" else (
             "threads per worker" if variable == "threads"
-            else r["settings"][variable].get("title") or variable)
+            else r.settings[variable].get("title") or variable)
         line = lines.setdefault(name, {"label": name, "axis": axis, "points": []})
-        line["points"].append([int(x), _num(r["steady_rps"]) or _num(r["rps_median"]),
-                               _num(r["ceiling_rps"]), _num(r["rss_peak_bytes"])])
+        line["points"].append([int(x), _num(r.steady_rps) or _num(r.rps_median),
+                               _num(r.ceiling_rps), _num(r.of(RSS_PEAK))])
     for line in lines.values():
         line["points"].sort()
     return [line for line in lines.values() if len(line["points"]) > 1]
 
 
 def _latency_data(rows):
-    return [{"label": short_label(r), **{f.header: _num(r[f.key]) for f in PERCENTILES}}
+    return [{"label": short_label(r), **{f.header: _num(r.of(f)) for f in PERCENTILES}}
             for r in rows if cells.measured(r)
-            and all(_num(r[f.key]) for f in PERCENTILES)]
+            and all(_num(r.of(f)) for f in PERCENTILES)]
 
 
 def _per_second_data(rows):
-    return [{"label": short_label(r, 44), "counts": list(r["per_second"])}
-            for r in rows if cells.measured(r) and r["per_second"]]
+    return [{"label": short_label(r, 44), "counts": list(r.per_second)}
+            for r in rows if cells.measured(r) and r.per_second]
 
 
 def _probe_data(rows):
     out = []
     for r in rows:
-        if r["status"] != Status.OK or not r["probe_per_second"]:
+        if r.status != Status.OK or not r.probe_per_second:
             continue
-        window = list(r["heavy_window"]) if r["heavy_window"] else None
-        counts = list(r["probe_per_second"])
+        window = list(r.heavy_window) if r.heavy_window else None
+        counts = list(r.probe_per_second)
         stall = None
         if window:  # starved seconds right after the window: a request outliving wrk
             end = int(window[1])
@@ -112,8 +113,8 @@ def _open_data(rows):
         if not cells.open_measured(r):
             continue
         points = [[p["offered_rps"], p["latency_s"]["p50"], p["latency_s"]["p99"],
-                   p["predicted_p50_s"]] for p in r["open_points"]]
-        out.append({"label": short_label(r, 44), "capacity": r["open_knee"]["capacity_rps"],
+                   p["predicted_p50_s"]] for p in r.open_points]
+        out.append({"label": short_label(r, 44), "capacity": r.open_knee["capacity_rps"],
                     "points": points})
     return out
 

@@ -28,6 +28,7 @@ from ..errors import BenchError
 from . import markdown, view
 from .cells import Cell, Row, Table, header
 from .figures import Figure, Place, placed
+from .table import CaseRow
 from ..units import MISSING, format_percent, format_rps, format_seconds, is_missing
 from ..store.results import StoredRunFile, load_run
 from ..stats import summarize
@@ -74,15 +75,15 @@ COLUMNS = (["id", "scenario", "impl", "server", "kind", "params",
 SIDE = ("status", "repeats", *_range("rps"), *(c for f in COMPARED for c in _range(name(f))))
 
 
-def _side(row: dict, steady: bool) -> dict:
+def _side(row: CaseRow, steady: bool) -> dict:
     """One report row -> its status, repeats, rate and each compared figure's median and
     min-max; the rate is each repeat's steady-state rate when `steady`, else wrk's whole-run
     req/s."""
-    rps = summarize(row["repeat_steady"] if steady else row["repeat_rps"])
-    out = {"status": row["status"], "repeats": row["runs"],
+    rps = summarize(row.repeat_steady if steady else row.repeat_rps)
+    out = {"status": row.status, "repeats": row.runs,
            "rps": rps.median, "rps_min": rps.min, "rps_max": rps.max}
     for figure in COMPARED:
-        found = summarize([v for v in row["repeats"][figure.key] if v is not None])
+        found = summarize([v for v in row.repeats[figure.key] if v is not None])
         out.update(zip(_range(name(figure)), (found.median, found.min, found.max)))
     return out
 
@@ -129,7 +130,7 @@ def compare_rows(a: view.Report | list, b: view.Report | list) -> list[dict]:
     """One row (a dict of COLUMNS) per case id found in either run; A's order, then B-only
     cases. Each side is a report, or the stored cases to build one from. Values stay in base
     units (req/s, seconds); changes are percent of A."""
-    rows_a, rows_b = ({row["id"]: row for row in
+    rows_a, rows_b = ({row.id: row for row in
                        (side if isinstance(side, view.Report) else view.build(None, side)).rows}
                       for side in (a, b))
     out = []
@@ -137,15 +138,14 @@ def compare_rows(a: view.Report | list, b: view.Report | list) -> list[dict]:
         row_a, row_b = rows_a.get(case_id), rows_b.get(case_id)
         first = row_a or row_b
         present = [r for r in (row_a, row_b) if r is not None]
-        steady = all(r["repeat_steady"] is not None for r in present)
+        steady = all(r.repeat_steady is not None for r in present)
         sa = _side(row_a, steady) if row_a is not None else None
         sb = _side(row_b, steady) if row_b is not None else None
         verdict = _status_verdict(sa, sb)
         sa, sb = sa or dict.fromkeys(SIDE), sb or dict.fromkeys(SIDE)
-        row = {"id": case_id, "scenario": first["scenario"], "impl": first["impl"],
-               "server": first["server_label"], "kind": first["kind"],
-               "params": first["params"],
-               "rate": (STEADY if steady else RAMP) if any(r["runs"] for r in present)
+        row = {"id": case_id, "scenario": first.scenario, "impl": first.impl,
+               "server": first.server_label, "kind": first.kind, "params": first.params,
+               "rate": (STEADY if steady else RAMP) if any(r.runs for r in present)
                else None,
                "verdict": verdict or range_verdict(sa, sb, "rps", higher_is_better=True),
                "rps_change_pct": _change_pct(sa["rps"], sb["rps"])}

@@ -147,3 +147,9 @@ def placed(place: Place) -> tuple[Figure, ...]:
 
 def by_key(key: str) -> Figure:
     return next(f for f in FIGURES if f.key == key)
+
+
+# the figures the verdict, the fixes and the charts read by name
+P50, P99 = by_key("lat_p50"), by_key("lat_p99")
+RSS_PEAK, WRK_CORES = by_key("rss_peak_bytes"), by_key("wrk_cores")
+PROCESSES, THREADS = by_key("processes_max"), by_key("threads_max")

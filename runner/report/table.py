@@ -11,29 +11,98 @@ where the parsed text output lacks the minimum and the percentiles above p99.
 """
 
 import re
+from dataclasses import dataclass, field, fields
 
 from ..config.kinds import KINDS
 from ..model.predict import steady_state_rps
 from ..store.results import StoredCase, StoredRunFile, as_case
 from ..stats import median_or_none, summarize
 from . import describe, measures, openload
-from .figures import FIGURES, Place, Unit, placed
-from ..terms import ScenarioType
+from .figures import FIGURES, Figure, Place, Unit, placed
+from ..model.diagnose import Finding
+from ..model.predict import Limit
+from ..terms import ScenarioType, Status
 
-MODEL = ["service_s", "steady_rps", "ceiling_rps", "model_latency_s", "efficiency", "cause",
-         "bottleneck", "disagrees", "unsteady", "good_rps", "limit", "findings"]
-RESOURCES = ["wrk_usable_cores", "wrk_saturated"]   # beside the declared figures
-PROBE = [f"probe_{key}" for key in measures.PROBE_KEYS] + ["probe_per_second", "heavy_window"]
-COLUMNS = (["scenario", "title", "type", "impl", "server_label", "kind", "params", "status",
-            "reason", "runs", "duration_s", "rps_median", "rps_min", "rps_max", "rps_cv",
-            "rps_too_wide"]
-           + [f.key for f in FIGURES]
-           + MODEL + RESOURCES + PROBE + ["per_second", "note", "id", "label", "server_text",
-                                          "server_type", "workers", "session", "checks",
-                                          "wrk_duration_s", "heavy_requests", "open_knee",
-                                          "open_points", "tuned", "threads",
-                                          "settings", "pools", "repeat_rps", "repeat_steady",
-                                          "repeats"])
+@dataclass(slots=True)
+class CaseRow:
+    """One case of a report, in base units (seconds, req/s, bytes, counts, fractions);
+    None where the stored case cannot give a value. Formatting for people is cells.py's."""
+    # which case: its identity as stored, and as a reader names it
+    id: str = ""
+    scenario: str = ""
+    title: str = ""
+    type: ScenarioType = ScenarioType.LOAD
+    impl: str = ""
+    server_label: str = ""
+    server_type: str = ""
+    server_text: str = ""           # the server as its argv ran: "gunicorn, 2 uvicorn workers"
+    kind: str = ""
+    params: str = ""                # "ms=1000"
+    label: str = ""                 # the endpoint as a developer says it
+    note: str | None = None
+    status: Status = Status.OK
+    reason: str | None = None
+    workers: int | None = None
+    threads: int | None = None
+    tuned: dict = field(default_factory=dict)      # the settings a suite changed: name -> value
+    settings: dict = field(default_factory=dict)   # those settings as the manifest declares them
+    pools: dict = field(default_factory=dict)      # pool name -> size, as /info reported
+    checks: list[str] = field(default_factory=list)   # wrk's text and Lua report disagreeing
+    session: int | None = None      # index of the session that measured it (describe.sessions)
+    # the load: wrk's rate over the repeats with a result
+    runs: int = 0
+    duration_s: float | None = None
+    rps_median: float | None = None
+    rps_min: float | None = None
+    rps_max: float | None = None
+    rps_cv: float | None = None
+    rps_too_wide: bool = False
+    wrk_duration_s: float | None = None
+    heavy_requests: int | None = None
+    per_second: list[int] | None = None            # the first repeat's completions a second
+    repeat_rps: list[float] = field(default_factory=list)
+    repeat_steady: list[float] | None = None       # each repeat's steady rate, if all have one
+    repeats: dict[str, list] = field(default_factory=dict)   # compare's figures, per repeat
+    figures: dict[str, float | None] = field(default_factory=dict)   # every declared figure
+    # the model
+    service_s: float | None = None
+    steady_rps: float | None = None
+    ceiling_rps: float | None = None
+    model_latency_s: float | None = None
+    efficiency: float | None = None
+    bottleneck: str | None = None   # the limit in words (sentences.py)
+    limit: Limit | None = None
+    disagrees: bool = False
+    unsteady: str | None = None
+    cause: str | None = None        # the findings in words
+    findings: list[Finding] | None = None
+    cpu_demand_s: float | None = None
+    good_rps: float | None = None
+    wrk_usable_cores: int | None = None
+    wrk_saturated: bool = False
+    # an interference scenario's probe
+    probe_before_rps: float | None = None
+    probe_during_min_rps: float | None = None
+    probe_during_mean_rps: float | None = None
+    probe_after_rps: float | None = None
+    probe_longest_wait_s: float | None = None
+    probe_per_second: list[int] | None = None
+    heavy_window: tuple | None = None
+    # an open scenario's
+    open_knee: dict | None = None
+    open_points: list[dict] | None = None
+
+    def of(self, figure: Figure) -> float | None:
+        """The row's value of a declared figure."""
+        return self.figures.get(figure.key)
+
+    def flat(self) -> dict:
+        """The row as one mapping, each declared figure under its key (for pandas)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "figures"}
+        return {**out, **self.figures}
+
+
+COLUMNS = [f.name for f in fields(CaseRow) if f.name != "figures"] + [f.key for f in FIGURES]
 FLOATS = (["duration_s", "service_s", "steady_rps", "ceiling_rps", "model_latency_s",
            "efficiency", "good_rps"]
           + [f.key for f in FIGURES if f.unit not in (Unit.COUNT,)]
@@ -45,13 +114,13 @@ def format_params(params: dict | None) -> str:
     return " ".join(f"{key}={value}" for key, value in (params or {}).items())
 
 
-def compute_row(data: StoredCase) -> dict:
-    """One stored case -> one row of COLUMNS."""
+def compute_row(data: StoredCase) -> CaseRow:
+    """One stored case -> its row."""
     case = data.case
     runs = data.measured_runs()
     measured = [run.wrk for run in runs]
     rps = summarize([w.rps for w in measured])
-    row = {
+    row = CaseRow(**{
         "scenario": case.scenario, "title": case.title or case.scenario, "type": case.type,
         "impl": case.impl, "server_label": case.server_label, "kind": case.kind,
         "params": format_params(case.params), "status": data.status, "reason": data.reason,
@@ -77,11 +146,11 @@ def compute_row(data: StoredCase) -> dict:
         "repeat_rps": [w.rps for w in measured],
         # and of each figure `compare` sets side by side
         "repeats": {f.key: [f.read(run) for run in runs] for f in placed(Place.COMPARE)},
-        **{f.key: f.combined(runs) for f in FIGURES},
-    }
+        "figures": {f.key: f.combined(runs) for f in FIGURES},
+    })
     # each repeat's steady rate, by the row's service time; None unless every repeat has one
-    steady = [steady_state_rps(w.per_second, row["service_s"]) for w in measured]
-    row["repeat_steady"] = steady if measured and None not in steady else None
+    steady = [steady_state_rps(w.per_second, row.service_s) for w in measured]
+    row.repeat_steady = steady if measured and None not in steady else None
     return row
 
 
@@ -98,8 +167,8 @@ def _kind_order(kind: str | None) -> tuple:
 
 
 def compute_rows(cases: list[StoredCase] | list[dict],
-                 found: list[describe.Session] | None = None) -> list[dict]:
-    """One row (a dict of COLUMNS) per stored case file, ordered for reading; no pandas.
+                 found: list[describe.Session] | None = None) -> list[CaseRow]:
+    """One row per stored case file, ordered for reading; no pandas.
 
     Order: scenarios as first seen in `cases`, then implementation, server label and
     endpoint kind (names compared naturally, kinds in the contract's order), then params.
@@ -112,28 +181,28 @@ def compute_rows(cases: list[StoredCase] | list[dict],
     rows = []
     for data in cases:
         row = compute_row(data)
-        row["session"] = describe.session_of(data, found)
+        row.session = describe.session_of(data, found)
         rows.append(row)
     # two endpoints an implementation says the same way (Go's time.Sleep serves both
     # waits) are told apart by their kind
     names: dict[tuple, int] = {}
     for row in rows:
-        key = (row["scenario"], row["impl"], row["server_label"], row["label"])
+        key = (row.scenario, row.impl, row.server_label, row.label)
         names[key] = names.get(key, 0) + 1
     for row in rows:
-        if names[(row["scenario"], row["impl"], row["server_label"], row["label"])] > 1:
-            row["label"] = f"{row['label']} ({row['kind']})"
-    scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
-    rows.sort(key=lambda r: (scenarios.index(r["scenario"]), _natural(r["impl"]),
-                             _natural(r["server_label"]), _kind_order(r["kind"]),
-                             _natural(r["params"])))
+        if names[(row.scenario, row.impl, row.server_label, row.label)] > 1:
+            row.label = f"{row.label} ({row.kind})"
+    scenarios = list(dict.fromkeys(row.scenario for row in rows))
+    rows.sort(key=lambda r: (scenarios.index(r.scenario), _natural(r.impl),
+                             _natural(r.server_label), _kind_order(r.kind),
+                             _natural(r.params)))
     return rows
 
 
 def build_rows(cases: list[dict]):
     """compute_rows as a pandas DataFrame with typed columns (for analysis and tests)."""
     import pandas as pd  # only here: the report itself never needs pandas
-    frame = pd.DataFrame(compute_rows(cases), columns=COLUMNS)
+    frame = pd.DataFrame([row.flat() for row in compute_rows(cases)], columns=COLUMNS)
     counts = [c for c in COLUMNS if c.startswith("err_")]
     floats = [c for c in COLUMNS if c.startswith(("rps_", "lat_")) and c != "rps_too_wide"]
     return frame.astype({**{c: "Int64" for c in counts + ["processes_max", "threads_max",

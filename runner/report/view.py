@@ -18,7 +18,7 @@ from . import cells, describe
 from .cells import FLAG, Cell, Column, Row, Table  # noqa: F401  (the renderers' vocabulary)
 from .environment import Environment, environment
 from .method import Part, method_parts
-from .table import compute_rows
+from .table import CaseRow, compute_rows
 from ..units import MISSING, format_mib, format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
 from ..terms import ScenarioType, Status
 
@@ -41,7 +41,7 @@ class Section:
     servers: list[str]   # each server configuration as it ran (folded away)
     charts: list[Chart]  # the charts this scenario can have; renderers show those that exist
     fixes: Table | None = None   # each tuned row beside the row it changes
-    rows: tuple = ()     # the scenario's rows (table.compute_rows), which its charts draw
+    rows: tuple[CaseRow, ...] = ()   # the scenario's rows, which its charts draw
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Report:
     warning: str | None  # set when sessions mixed commits or time windows
     provenance: Table
     method: list[Part]
-    rows: list[dict]     # every case's row, in reading order
+    rows: list[CaseRow]     # every case's row, in reading order
 
 
 # ---- the run ----
@@ -127,10 +127,10 @@ def chart_specs(scenario: str, kind: ScenarioType = ScenarioType.LOAD, sweep: bo
                                             "per configuration")]
 
 
-def scenario_type(rows: list[dict]) -> str:
+def scenario_type(rows: list[CaseRow]) -> str:
     """A scenario's type from its rows (table.compute_rows): load, interference or open."""
     for kind in (ScenarioType.INTERFERENCE, ScenarioType.OPEN):
-        if any(r["type"] == kind for r in rows):
+        if any(r.type == kind for r in rows):
             return kind
     return ScenarioType.LOAD
 
@@ -138,26 +138,26 @@ def scenario_type(rows: list[dict]) -> str:
 SWEEP_POINTS = 3   # a server type with this many values of one setting is a sweep
 
 
-def swept_value(row: dict, variable: str):
+def swept_value(row: CaseRow, variable: str):
     """The value of `variable` (workers, threads or a setting's name) a row ran with."""
     if variable in ("workers", "threads"):
-        return row.get(variable)
-    setting = (row.get("settings") or {}).get(variable)
+        return getattr(row, variable)
+    setting = (row.settings or {}).get(variable)
     return setting.get("value") if isinstance(setting, dict) else None
 
 
-def sweeps(rows: list[dict]) -> dict[tuple, str]:
+def sweeps(rows: list[CaseRow]) -> dict[tuple, str]:
     """(impl, server type, kind, params) -> the variable swept over its rows, for each
     server type serving one endpoint with SWEEP_POINTS or more values of one setting."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        if row["status"] != Status.NA:
-            key = (row["impl"], row["server_type"], row["kind"], row["params"])
+        if row.status != Status.NA:
+            key = (row.impl, row.server_type, row.kind, row.params)
             groups.setdefault(key, []).append(row)
     found = {}
     for key, group in groups.items():
         variables = ["workers", "threads"] + sorted(
-            {k for r in group for k in r.get("settings") or {}})
+            {k for r in group for k in r.settings or {}})
         counts = {v: len({swept_value(r, v) for r in group} - {None}) for v in variables}
         best = max(variables, key=lambda v: counts[v])
         if counts[best] >= SWEEP_POINTS:
@@ -165,7 +165,7 @@ def sweeps(rows: list[dict]) -> dict[tuple, str]:
     return found
 
 
-def is_sweep(rows: list[dict]) -> bool:
+def is_sweep(rows: list[CaseRow]) -> bool:
     """Several values of one setting of one server type serving one endpoint."""
     return bool(sweeps(rows))
 
@@ -181,19 +181,19 @@ def _wrk_settings(cases: list[StoredCase]) -> dict[str, list[str]]:
     return found
 
 
-def probe_windows(rows: list[dict]) -> str | None:
+def probe_windows(rows: list[CaseRow]) -> str | None:
     """The heavy load's windows on the probe's time line, as the chart shades them: one
     when every row's is the same, else each row's."""
-    found = [(r, tuple(r["heavy_window"])) for r in rows if r["heavy_window"]]
+    found = [(r, tuple(r.heavy_window)) for r in rows if r.heavy_window]
     if not found:
         return None
     if len({w for _, w in found}) == 1:
         return f"{found[0][1][0]:g} to {found[0][1][1]:g}"
-    return ", ".join(f"{w[0]:g} to {w[1]:g} ({r['label']}, {cells.server_name(r)})"
+    return ", ".join(f"{w[0]:g} to {w[1]:g} ({r.label}, {cells.server_name(r)})"
                      for r, w in found)
 
 
-def _probe_lead(cases: list[StoredCase], rows: list[dict], scenario: str) -> list[str]:
+def _probe_lead(cases: list[StoredCase], rows: list[CaseRow], scenario: str) -> list[str]:
     """How the probe ran; the window is the one the chart shades."""
     for data in cases:
         case = data.case
@@ -266,7 +266,7 @@ def services_lead(cases: list[StoredCase], scenario: str) -> list[str]:
             + (f" Each answer proved its call: {proved}." if proved else "")]
 
 
-def _servers(cases: list[StoredCase], rows: list[dict], scenario: str) -> list[str]:
+def _servers(cases: list[StoredCase], rows: list[CaseRow], scenario: str) -> list[str]:
     """One line per server configuration of the scenario: as it ran, its argv, its note.
 
     impl.yaml's note describes a server's configured worker count; in a sweep of worker
@@ -288,25 +288,25 @@ def _servers(cases: list[StoredCase], rows: list[dict], scenario: str) -> list[s
     return list(lines.values())
 
 
-def _footnotes(rows: list[dict], found: list[describe.Session]) -> list[str]:
+def _footnotes(rows: list[CaseRow], found: list[describe.Session]) -> list[str]:
     notes = []
-    resumed = sorted({r["session"] for r in rows if r.get("session") not in (None, 0)})
+    resumed = sorted({r.session for r in rows if r.session not in (None, 0)})
     for index in resumed:
         notes.append(f"{cells.RESUMED} measured by another session than the rest: "
                      f"{describe.session_text(found[index])}.")
-    if any(r.get("checks") for r in rows):
+    if any(r.checks for r in rows):
         notes.append(f"{cells.MISMATCH} wrk's text output and its Lua report disagree for "
                      "this row (the details say on what); the tables use the Lua figures.")
     return notes
 
 
-def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[dict],
+def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[CaseRow],
                      found: list[describe.Session]) -> list[Section]:
     """One section per scenario, in the suite's order: the verdict, then the details."""
     wrk = _wrk_settings(cases)
     sections = []
-    for name in dict.fromkeys(r["scenario"] for r in rows):
-        part = [r for r in rows if r["scenario"] == name]
+    for name in dict.fromkeys(r.scenario for r in rows):
+        part = [r for r in rows if r.scenario == name]
         kind, sweep = scenario_type(part), is_sweep(part)
         if kind == ScenarioType.OPEN:
             verdict = cells.open_verdict_table(part, 0)
@@ -326,12 +326,12 @@ def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[dic
             part, found)
         verdict = Table(verdict.title, verdict.columns, verdict.rows, notes, "verdict")
         sections.append(Section(
-            name=str(name), title=str(part[0]["title"] or name), type=kind,
+            name=str(name), title=str(part[0].title or name), type=kind,
             wrk=wrk.get(name, []), lead=lead, verdict=verdict,
             tables=[t for t in details if t.rows],
             servers=_servers(cases, part, str(name)),
             charts=chart_specs(str(name), kind, sweep,
-                               any(not is_missing(r["ceiling_rps"]) for r in part)),
+                               any(not is_missing(r.ceiling_rps) for r in part)),
             # a sweep draws its settings against each other; elsewhere a tuned row is
             # set beside the row it changes
             fixes=cells.fixes_table(part) if kind == ScenarioType.LOAD and not sweep else None,
