@@ -51,7 +51,7 @@ def test_open_scenario_runs_stores_and_renders(tmp_path):
         assert point["failed_proof"] == 0 and point["held_rate"]
         assert 0.1 <= point["latency_s"]["p50"] < 0.15
     knee = openload.knee(as_case(data))
-    assert knee["verdict"] == "held every rate offered, up to 20/s"
+    assert knee.verdict == "held every rate offered, up to 20/s"
     markdown = (out / "open.md").read_text()
     assert "## waits at a fixed rate" in markdown and "held every rate offered" in markdown
     assert (out / "charts" / "open-open-open.svg").exists()

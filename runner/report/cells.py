@@ -16,6 +16,7 @@ from ..units import (MISSING, format_count, format_in, format_mib, format_number
                     format_ratio, format_rps, format_seconds, is_missing, seconds_unit)
 from ..terms import Status
 from .table import CaseRow
+from ..store.results import StoredPoint, StoredResources
 from .figures import (ERRORS, P50, P99, PROCESSES, RSS_PEAK, THREADS, WRK_CORES, Place,
                       placed)
 from .sentences import cause_text, limit_text
@@ -455,17 +456,17 @@ def open_verdict_table(rows: list[CaseRow], first_session: int | None) -> Table:
                            + [Cell("", None)] * 3 + [Cell(reason, reason)]))
             continue
         knee = row.open_knee
-        held = knee["knee_rps"]
-        shown_knee = (f"≥ {format_rps(knee['tried_up_to_rps'])}" if knee["saturated_at_rps"] is None
-                      else (f"< {format_rps(knee['saturated_at_rps'])}" if held is None
+        held = knee.knee_rps
+        shown_knee = (f"≥ {format_rps(knee.tried_up_to_rps)}" if knee.saturated_at_rps is None
+                      else (f"< {format_rps(knee.saturated_at_rps)}" if held is None
                             else format_rps(held)))
-        ratio = knee["ratio"]
-        ratio_text = MISSING if ratio is None else _flagged(f"{ratio:.2f}", not knee["agrees"])
-        why = _text(knee["bottleneck"])
+        ratio = knee.ratio
+        ratio_text = MISSING if ratio is None else _flagged(f"{ratio:.2f}", not knee.agrees)
+        why = _text(knee.bottleneck)
         out.append(Row(_text(row.status), name + [
-            _value(format_rps(knee["capacity_rps"]), knee["capacity_rps"]),
-            Cell(shown_knee, held if held is not None else knee["tried_up_to_rps"]),
-            Cell(ratio_text, ratio), Cell(why, why), Cell(knee["verdict"], knee["verdict"])]))
+            _value(format_rps(knee.capacity_rps), knee.capacity_rps),
+            Cell(shown_knee, held if held is not None else knee.tried_up_to_rps),
+            Cell(ratio_text, ratio), Cell(why, why), Cell(knee.verdict, knee.verdict)]))
     return fold_common(drop_empty(Table("Verdict", columns, out, kind="verdict"), keep=2), "why")
 
 
@@ -475,10 +476,9 @@ OPEN_POINTS = header("endpoint*", "server*", "offered (req/s)", "sent (req/s)", 
                        "services (cores)")
 
 
-def services_cores(point: dict) -> float | None:
+def services_cores(point: StoredPoint) -> float | None:
     """The cores the services the server called used at one offered rate, together."""
-    used = [(svc.get("resources") or {}).get("cores")
-            for svc in (point.get("services") or {}).values()]
+    used = [svc.resources.cores for svc in point.services.values() if svc.resources]
     used = [c for c in used if c is not None]
     return sum(used) if used else None
 
@@ -489,25 +489,25 @@ def open_points_table(rows: list[CaseRow]) -> Table:
     for row in rows:
         if not open_measured(row):
             continue
-        for point in row.open_points:
-            lat, res = point["latency_s"], point.get("resources") or {}
-            errors = f"{point['errors']} ({point['timeouts']} timeouts)" if point["errors"] else "0"
-            if not point.get("held_rate", True):
+        for shown in row.open_points:
+            point = shown.measured
+            lat, res = point.latency_s, point.resources or StoredResources(wall_s=0)
+            errors = f"{point.errors} ({point.timeouts} timeouts)" if point.errors else "0"
+            if not point.held_rate:
                 errors += f"; {FLAG} sent late: the generator did not hold this rate"
             out.append(Row("ok", [
                 Cell(row.label, row.label), Cell(server_name(row), server_name(row)),
-                _value(format_rps(point["offered_rps"]), point["offered_rps"]),
-                _value(format_rps(point["sent_rps"]), point["sent_rps"]),
-                _value(f"{point['ok']} of {point['requests']}", point["ok"]),
-                Cell(errors, float(point["errors"])),
-                *[_value(format_seconds(lat[k]), lat[k]) for k in ("p50", "p90", "p99", "max")],
-                _value(format_seconds(point["predicted_p50_s"]), point["predicted_p50_s"]),
-                _value(format_seconds(point["predicted_max_s"]), point["predicted_max_s"]),
-                _value(format_count(point["in_flight_at_end"]), point["in_flight_at_end"]),
-                _value(format_count(point["max_in_flight"]), point["max_in_flight"]),
-                _value(format_number(res.get("server_cpu_s")), res.get("server_cpu_s")),
-                _value(format_mib(res.get("server_rss_peak_bytes")),
-                       res.get("server_rss_peak_bytes")),
+                _value(format_rps(point.offered_rps), point.offered_rps),
+                _value(format_rps(point.sent_rps), point.sent_rps),
+                _value(f"{point.ok} of {point.requests}", point.ok),
+                Cell(errors, float(point.errors)),
+                *[_value(format_seconds(v), v) for v in (lat.p50, lat.p90, lat.p99, lat.max)],
+                _value(format_seconds(shown.predicted_p50_s), shown.predicted_p50_s),
+                _value(format_seconds(shown.predicted_max_s), shown.predicted_max_s),
+                _value(format_count(point.in_flight_at_end), point.in_flight_at_end),
+                _value(format_count(point.max_in_flight), point.max_in_flight),
+                _value(format_number(res.server_cpu_s), res.server_cpu_s),
+                _value(format_mib(res.server_rss_peak_bytes), res.server_rss_peak_bytes),
                 _value(format_number(services_cores(point)), services_cores(point))]))
     return drop_empty(Table("Every offered rate: measured, and the model's prediction",
                             OPEN_POINTS, out))

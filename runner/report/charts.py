@@ -112,9 +112,9 @@ def _open_data(rows):
     for r in rows:
         if not cells.open_measured(r):
             continue
-        points = [[p["offered_rps"], p["latency_s"]["p50"], p["latency_s"]["p99"],
-                   p["predicted_p50_s"]] for p in r.open_points]
-        out.append({"label": short_label(r, 44), "capacity": r.open_knee["capacity_rps"],
+        points = [[p.measured.offered_rps, p.measured.latency_s.p50, p.measured.latency_s.p99,
+                   p.predicted_p50_s] for p in r.open_points]
+        out.append({"label": short_label(r, 44), "capacity": r.open_knee.capacity_rps,
                     "points": points})
     return out
 

@@ -6,13 +6,37 @@ service time, every lower rate included; the model's knee is its capacity. Pure 
 over a stored case (runner/store/results.py, docs/formats.md).
 """
 
+from dataclasses import dataclass
+
 from ..model.predict import open_latency, saturated
-from ..store.results import StoredCase, StoredRun
+from ..store.results import StoredCase, StoredPoint, StoredRun
 from .sentences import cause_text
 
 # a knee within this band of the capacity agrees with the model (the rates are a grid:
 # with fractions 0.8, 0.95, 1.1 of the capacity a right model puts the knee at 0.95)
 KNEE_BAND = (0.85, 1.10)
+
+
+@dataclass(frozen=True)
+class OpenPoint:
+    """One offered rate as measured, beside the model's prediction for it."""
+    measured: StoredPoint
+    predicted_p50_s: float | None
+    predicted_max_s: float | None
+
+
+@dataclass(frozen=True)
+class Knee:
+    """Where an open case fell over, against the model's capacity."""
+    verdict: str                         # in words
+    knee_rps: float | None = None        # the highest rate held, every lower one included
+    saturated_at_rps: float | None = None
+    tried_up_to_rps: float | None = None
+    capacity_rps: float | None = None    # the model's
+    bottleneck: str | None = None        # what binds the capacity, in words
+    ratio: float | None = None           # knee / capacity, where a rate saturated
+    agrees: bool = False
+    relative_to: str | None = None       # what the offered rates were fractions of
 
 
 def open_run(data: StoredCase) -> StoredRun | None:
@@ -24,7 +48,7 @@ def _capacity(run: StoredRun) -> float | None:
     return run.capacity.rps if run.capacity else None
 
 
-def points(data: StoredCase) -> list[dict]:
+def points(data: StoredCase) -> list[OpenPoint]:
     """Each offered rate: measured figures and the model's predicted p50 and max."""
     run = open_run(data)
     if run is None:
@@ -36,17 +60,15 @@ def points(data: StoredCase) -> list[dict]:
     for point in run.points:
         predicted = (open_latency(capacity, service, point.offered_rps, duration)
                      if capacity and service else (None, None))
-        out.append({**point.model_dump(exclude_unset=True), "predicted_p50_s": predicted[0],
-                    "predicted_max_s": predicted[1]})
+        out.append(OpenPoint(point, *predicted))
     return out
 
 
-def knee(data: StoredCase) -> dict:
+def knee(data: StoredCase) -> Knee:
     """Measured knee, modelled capacity, their ratio and the verdict in words."""
     run = open_run(data)
     if run is None:
-        return {"knee_rps": None, "capacity_rps": None, "ratio": None,
-                "verdict": "not measured"}
+        return Knee("not measured")
     factor = (data.case.open or {}).get("knee") or 1.5
     service = run.calibration.service_s if run.calibration else None
     capacity = _capacity(run)
@@ -55,7 +77,7 @@ def knee(data: StoredCase) -> dict:
     bad_point = None
     for point in run.points:
         if not service or saturated(point.model_dump(), service, factor):
-            first_bad, bad_point = point.offered_rps, point.model_dump(exclude_unset=True)
+            first_bad, bad_point = point.offered_rps, point
             break
         held = point.offered_rps
     tried = run.points[-1].offered_rps
@@ -78,23 +100,20 @@ def knee(data: StoredCase) -> dict:
     if not_held:
         verdict += (f"; the generator could not hold {', '.join(f'{r:g}/s' for r in not_held)}"
                     " (requests left late)")
-    return {"knee_rps": held, "saturated_at_rps": first_bad, "tried_up_to_rps": tried,
-            "capacity_rps": capacity,
-            "bottleneck": run.capacity.bottleneck if run.capacity else None,
-            "ratio": ratio, "agrees": agrees, "verdict": verdict,
-            "relative_to": run.capacity.rates_relative_to if run.capacity else None}
+    return Knee(verdict, held, first_bad, tried, capacity,
+                run.capacity.bottleneck if run.capacity else None, ratio, agrees,
+                run.capacity.rates_relative_to if run.capacity else None)
 
 
-def _cores_at(point: dict) -> str:
+def _cores_at(point: StoredPoint) -> str:
     """What the server and the load generator used at a saturating rate, in words."""
-    res = point.get("resources") or {}
-    wall = res.get("wall_s")
-    if not wall:
+    res = point.resources
+    if res is None or not res.wall_s:
         return cause_text([])   # nothing measured to explain it
-    server = (res.get("server_cpu_s") or 0) / wall
-    beside = ((res.get("wrk_cpu_s") or 0) + (res.get("runner_cpu_s") or 0)) / wall
-    split = res.get("connections_per_process") or []
+    server = (res.server_cpu_s or 0) / res.wall_s
+    beside = ((res.wrk_cpu_s or 0) + (res.runner_cpu_s or 0)) / res.wall_s
+    split = res.connections_per_process
     spread = (f"; its workers held {'/'.join(map(str, split))} connections"
               if len(split) > 1 else "")
-    return (f"at {point['offered_rps']:g}/s the server used {server:.2f} cores, vegeta and the "
+    return (f"at {point.offered_rps:g}/s the server used {server:.2f} cores, vegeta and the "
             f"runner {beside:.2f}{spread}")

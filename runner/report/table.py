@@ -89,8 +89,8 @@ class CaseRow:
     probe_per_second: list[int] | None = None
     heavy_window: tuple | None = None
     # an open scenario's
-    open_knee: dict | None = None
-    open_points: list[dict] | None = None
+    open_knee: openload.Knee | None = None
+    open_points: list[openload.OpenPoint] | None = None
 
     def of(self, figure: Figure) -> float | None:
         """The row's value of a declared figure."""
