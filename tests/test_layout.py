@@ -36,3 +36,22 @@ def test_the_check_can_fail():
     # the shell itself loads what the test above forbids
     found = [m for m in loaded_by("runner.measure.bench") if m in SHELL]
     assert "psutil" in found and "subprocess" in found
+
+
+def test_no_function_in_the_runner_over_50_lines_or_6_parameters():
+    import ast
+    too_big = []
+    for path in sorted((REPO / "runner").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            args = node.args
+            count = (len(args.posonlyargs) + len(args.args) + len(args.kwonlyargs)
+                     + bool(args.vararg) + bool(args.kwarg))
+            if args.args and args.args[0].arg in ("self", "cls"):
+                count -= 1
+            lines = node.end_lineno - node.lineno + 1
+            if lines > 50 or count > 6:
+                too_big.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}: "
+                               f"{lines} lines, {count} parameters")
+    assert too_big == []
