@@ -179,7 +179,8 @@ def test_build_rows_values(stored):
     sync = rows[("python-fastapi", "sync_sleep")]
     assert sync["rps_median"] == 39.6 and sync["rps_too_wide"]
     assert (sync["err_read"], sync["err_timeout"], sync["err_non2xx"]) == (2, 3, 1)
-    assert sync["note"] == "def handler: runs in the thread pool"
+    # the note as the row ran: the stored mechanism, then the size in force from /info
+    assert sync["note"] == "def handler: runs in the thread pool; anyio's thread limiter: 40 threads"
 
     failed = rows[("python-flask", "sync_sleep")]
     assert failed["status"] == "failed" and failed["reason"].startswith("check failed:")
@@ -852,15 +853,17 @@ def test_readme_summary_block_is_replaced_between_its_markers(stored):
 def test_readme_and_the_reference_report_agree():
     """README.md's summary is what `./just report` generates from the stored default run."""
     repo = HERE.parent
+    from runner.__main__ import guide_for
+    from runner.config.manifest import load_impls
     run_dir = latest_run_dir(repo / "reports" / "raw", "default")
     run, cases, _ = load_run(run_dir)
+    built = view.build(run, cases, guide_for("default", load_impls(repo / "impls")))
     text = (repo / "README.md").read_text(encoding="utf-8")
-    assert readme.current(text, "default") == readme.summary(view.build(run, cases)), (
+    assert readme.current(text, "default") == readme.summary(built), (
         "README.md's summary differs from the stored default run: run `./just report default`")
     report = (repo / "reports" / "default.md").read_text(encoding="utf-8")
-    for line in readme.summary(view.build(run, cases)).splitlines()[2:]:
-        if line.startswith("|"):
-            assert line.split("|")[2].strip() in report  # each server as the report names it
+    for finding in built.findings:   # the same Findings open the report
+        assert markdown_report.escape_md(finding.text) in report
 
 
 def test_two_endpoints_said_the_same_way_are_told_apart_by_their_kind(stored):

@@ -6,6 +6,14 @@ it), latency percentiles, and completions per second in small multiples; an
 interference scenario has the probe's answers per second, one panel per heavy endpoint,
 with the heavy load's window shaded and a stall after wrk stopped hatched.
 
+Every label is whole: the endpoint and the server are wrapped onto as many lines as they
+need (never shortened: configurations often differ only in their last words), and each
+figure is as tall, and its left margin as wide, as its labels. The panels of one chart
+share their y scale, unless a linear scale cannot show them all: when the panels' peaks
+span more than 30x (1 req/s beside 45,000), each panel has its own and its title says
+so. A series over time (completions per second, the probe's answers) is the median
+repeat's, as the tables give medians (table.py and measures.py pick it).
+
 `plan` is pure and cheap: each chart's input as plain JSON-able data, named by the hash
 of that data and of this module's source. `render` draws only the charts whose hash is
 not already in `previous` (the SVGs written last time carry their hash in a comment),
@@ -18,7 +26,6 @@ text kept as <text>: output is byte-for-byte repeatable on any machine. No chart
 import hashlib
 import io
 import json
-import math
 import re
 import textwrap
 from pathlib import Path
@@ -34,6 +41,10 @@ PERCENTILES = placed(Place.CHART)   # the latency chart's markers, in declaratio
 MARKERS = ("o", "s", ">", "^", "D")
 COLOURS = (BAR, "#72b7b2", MODEL, "#b279a2", "#9d755d")
 WIDTH = 7.5  # inches; the pages scale SVGs down to their width
+LINE = 0.13  # inches: one line of "small" text (7.5 pt) with matplotlib's spacing
+SPAN = 30    # panels whose peaks span more than this on a linear axis get their own scale
+BAR_LABEL, PANEL_LABEL = 40, 46   # characters a label's line holds beside bars, above panels
+NBSP = "\u00a0"
 HASH = re.compile(r"<!-- chart input sha256:([0-9a-f]{64}) -->")
 _SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
@@ -42,18 +53,52 @@ def _num(value) -> float | None:
     return None if is_missing(value) else float(value)
 
 
-def short_label(row: CaseRow, width: int = 48) -> str:
-    """Two short lines: the endpoint as a developer says it, then the server as it ran."""
-    first = textwrap.shorten(str(row.label).replace("`", ""), width, placeholder="…")
-    second = textwrap.shorten(cells.server_name(row), width, placeholder="…")
-    return f"{first}\n{second}"
+def _balanced(text: str, width: int) -> list[str]:
+    """`text` on as few lines of at most `width` characters as it needs, those lines as
+    even as they can be (no word left alone on the last); a word longer than `width`
+    stays whole, and so does a bracket that fits on a line: "(and idle)"."""
+    kept = re.sub(r"\([^()]*\)", lambda m: m[0].replace(" ", NBSP) if len(m[0]) <= width
+                  else m[0], text)  # textwrap breaks at ASCII whitespace only
+
+    def lines_of(at_most: int) -> list[str]:
+        return textwrap.wrap(kept, at_most, break_long_words=False, break_on_hyphens=False)
+
+    lines = lines_of(width)
+    while width > 1 and len(narrower := lines_of(width - 1)) == len(lines):
+        lines, width = narrower, width - 1
+    return [line.replace(NBSP, " ") for line in lines] or [""]
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """`text` whole on lines of at most `width` characters, broken at its commas first: a
+    server's settings, where configurations differ, each start a line of their own unless
+    the line before has room for them."""
+    lines: list[str] = []
+    for part in re.split(r"(?<=,) ", text):
+        if lines and len(lines[-1]) + 1 + len(part) <= width:
+            lines[-1] += " " + part
+        else:
+            lines += _balanced(part, width)
+    return lines
+
+
+def chart_label(row: CaseRow, width: int = BAR_LABEL) -> str:
+    """The endpoint as a developer says it, then the server as it ran, each whole."""
+    return "\n".join(wrap(str(row.label).replace("`", ""), width)
+                     + wrap(cells.server_name(row), width))
+
+
+def median_repeat(rates: list[float]) -> int:
+    """The index of the repeat whose rate is the median (the lower middle of an even count,
+    the first of equals): the rule table.py's `per_second` follows."""
+    return sorted(range(len(rates)), key=lambda i: rates[i])[(len(rates) - 1) // 2]
 
 
 # ---- what each chart shows: plain data ----
 
 def _rate_data(rows):
     shown = [r for r in rows if cells.measured(r)]
-    return [{"label": short_label(r), "steady": _num(r.steady_rps),
+    return [{"label": chart_label(r), "steady": _num(r.steady_rps),
              "rps": _num(r.rps_median), "ceiling": _num(r.ceiling_rps),
              "efficiency": _num(r.efficiency)} for r in shown]
 
@@ -79,13 +124,15 @@ def _sweep_data(rows):
 
 
 def _latency_data(rows):
-    return [{"label": short_label(r), **{f.header: _num(r.of(f)) for f in PERCENTILES}}
+    return [{"label": chart_label(r), **{f.header: _num(r.of(f)) for f in PERCENTILES}}
             for r in rows if cells.measured(r)
             and all(_num(r.of(f)) for f in PERCENTILES)]
 
 
 def _per_second_data(rows):
-    return [{"label": short_label(r, 44), "counts": list(r.per_second)}
+    return [{"label": chart_label(r, PANEL_LABEL), "counts": list(r.per_second),
+             "repeat": f"{median_repeat(r.repeat_rps) + 1} of {len(r.repeat_rps)}, "
+                       "the median by req/s"}
             for r in rows if cells.measured(r) and r.per_second]
 
 
@@ -102,8 +149,9 @@ def _probe_data(rows):
             while end < len(counts) and counts[end] == 0:
                 end += 1
             stall = [window[1], end] if end > window[1] else None
-        out.append({"label": short_label(r, 44), "counts": counts, "window": window,
-                    "stall": stall})
+        out.append({"label": chart_label(r, PANEL_LABEL), "counts": counts, "window": window,
+                    "stall": stall, "repeat": f"the median of {r.runs} by the probe's "
+                                              "mean rate during the heavy load"})
     return out
 
 
@@ -114,8 +162,8 @@ def _open_data(rows):
             continue
         points = [[p.measured.offered_rps, p.measured.latency_s.p50, p.measured.latency_s.p99,
                    p.predicted_p50_s] for p in r.open_points]
-        out.append({"label": short_label(r, 44), "capacity": r.open_knee.capacity_rps,
-                    "points": points})
+        out.append({"label": chart_label(r, PANEL_LABEL),
+                    "capacity": r.open_knee.capacity_rps, "points": points})
     return out
 
 
@@ -214,16 +262,27 @@ def _log_if_wide(axes, values, axis: str = "x") -> bool:
     return True
 
 
+def _rows(labels: list[str], least: float = 0.5) -> tuple[list[float], float]:
+    """Where each row of a bar chart sits, in inches from the top, and the rows' height in
+    all: a row is as tall as its label's lines need, and at least `least`."""
+    centres, at = [], 0.0
+    for label in labels:
+        height = max(least, LINE * (label.count("\n") + 1) + 0.14)
+        centres.append(at + height / 2)
+        at += height
+    return centres, at
+
+
 def _rate_chart(data):
-    figure = _figure(0.9 + 0.5 * len(data))
+    positions, height = _rows([d["label"] for d in data])
+    figure = _figure(0.9 + height)
     axes = figure.add_subplot()
-    positions = list(range(len(data)))
     steady = [d["steady"] or 0.0 for d in data]
-    axes.barh(positions, steady, color=BAR, label="steady req/s")
+    axes.barh(positions, steady, height=0.36, color=BAR, label="steady req/s")
     short = [(y, d["rps"]) for y, d in zip(positions, data) if d["steady"] is None]
     if short:  # a run too short for a steady state still shows what wrk counted
-        axes.barh([y for y, _ in short], [v for _, v in short], color="none", edgecolor=BAR,
-                  hatch="//", label="req/s incl. ramp (no steady state)")
+        axes.barh([y for y, _ in short], [v for _, v in short], height=0.36, color="none",
+                  edgecolor=BAR, hatch="//", label="req/s incl. ramp (no steady state)")
     modelled = [(y, d["ceiling"]) for y, d in zip(positions, data) if d["ceiling"]]
     if modelled:
         axes.scatter([c for _, c in modelled], [y for y, _ in modelled], marker="|", s=300,
@@ -236,7 +295,7 @@ def _rate_chart(data):
     log = _log_if_wide(axes, steady + [c for _, c in modelled] + [v for _, v in short])
     axes.margins(x=0.15)
     axes.set_yticks(positions, [d["label"] for d in data], fontsize="small")
-    axes.invert_yaxis()  # first row on top, as in the table
+    axes.set_ylim(height, 0)  # first row on top, as in the table
     axes.set_xlabel("requests per second" + (" (log scale)" if log else "")
                     + ("; numbers: steady / model" if modelled else ""))
     axes.grid(axis="x", alpha=0.3)
@@ -256,7 +315,7 @@ def _sweep_chart(data):
         y = [p[1] for p in line["points"]]
         model = [(p[0], p[2]) for p in line["points"] if p[2] is not None]
         rate.plot(x, y, marker="o", color=colour, linewidth=2,
-                  label=textwrap.shorten(line["label"], 60, placeholder="…"))
+                  label="\n".join(wrap(line["label"], 50)))
         if model:
             rate.plot(*zip(*model), linestyle="--", color=colour, linewidth=1.2)
         rss = [(p[0], p[3] / 2**20) for p in line["points"] if p[3]]
@@ -285,54 +344,91 @@ def _sweep_chart(data):
 
 def _latency_chart(data):
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-    figure = _figure(1.0 + 0.5 * len(data))
+    positions, height = _rows([d["label"] for d in data])
+    figure = _figure(1.0 + height)
     axes = figure.add_subplot()
     names = [f.header for f in PERCENTILES]
-    for y, d in enumerate(data):
+    for first, (y, d) in enumerate(zip(positions, data)):
         axes.plot([d[names[0]], d[names[-1]]], [y, y], color="#999", linewidth=1, zorder=1)
         for i, name in enumerate(names):
             axes.scatter([d[name]], [y], marker=MARKERS[i], color=COLOURS[i], zorder=2,
-                         label=name if y == 0 else None)
+                         label=name if first == 0 else None)
     axes.set_xscale("log")
     # 1-2-5 steps label narrow ranges too (a 1.0-1.1 s scenario has no decade inside it)
     axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v)))
     axes.xaxis.set_minor_formatter(NullFormatter())
     axes.margins(x=0.1)
-    axes.set_yticks(range(len(data)), [d["label"] for d in data], fontsize="small")
-    axes.invert_yaxis()
+    axes.set_yticks(positions, [d["label"] for d in data], fontsize="small")
+    axes.set_ylim(height, 0)
     axes.set_xlabel("latency, median of repeats (log scale)")
     axes.grid(axis="x", which="major", alpha=0.3)
     figure.legend(loc="outside lower center", ncols=3, fontsize="small")
     return figure
 
 
-def _panels(count: int, columns: int, height: float, top: float = 0.25, sharex: bool = True):
-    """A grid of small panels, laid out by hand (the constrained layout engine takes most
-    of the drawing time with a dozen panels): margins in inches, kept for any row count."""
-    rows = math.ceil(count / columns)
-    total = top + 0.55 + height * rows
+def one_scale(peaks: list[float]) -> bool:
+    """Whether one linear y scale shows every panel: their peaks span at most SPAN times
+    (beside a 45,000 req/s panel, a 1 req/s one would be a flat line at zero)."""
+    peaks = [p for p in peaks if p and p > 0]
+    return not peaks or max(peaks) <= SPAN * min(peaks)
+
+
+def _panels(titles: list[str], columns: int, height: float, top: float, sharex: bool = True,
+            sharey: bool = False):
+    """Small multiples laid out by hand in inches (the constrained layout engine takes most
+    of the drawing time with a dozen panels): `top` for a legend, above each row of panels
+    room for its longest title, below it room for tick labels where they show (with a
+    shared x axis, under each column's lowest panel)."""
+    count = len(titles)
+    rows = [range(r, min(r + columns, count)) for r in range(0, count, columns)]
+    ticked = [not sharex or i + columns >= count for i in range(count)]
+    above = [LINE * max(titles[i].count("\n") + 1 for i in row) + 0.12 for row in rows]
+    below = [0.3 if any(ticked[i] for i in row) else 0.12 for row in rows]
+    total = top + sum(above) + height * len(rows) + sum(below) + 0.25
+    width = (WIDTH - 0.75 - 0.15 - 0.9 * (columns - 1)) / columns
     figure = _figure(total, layout=None)
-    figure.subplots_adjust(left=0.75 / WIDTH, right=1 - 0.15 / WIDTH, top=1 - top / total,
-                           bottom=0.55 / total, hspace=0.55 / (height - 0.55),
-                           wspace=0.9 / ((WIDTH - 0.9) / columns - 0.9))
-    grid = figure.subplots(rows, columns, squeeze=False, sharex=sharex)
-    for axes in grid.flat[count:]:
-        axes.set_visible(False)
-    return figure, list(grid.flat[:count])
+    panels: list = []
+    at = top
+    for row, space_above, space_below in zip(rows, above, below):
+        at += space_above
+        for i in row:
+            first = panels[0] if panels else None
+            axes = figure.add_axes(
+                ((0.75 + (i % columns) * (width + 0.9)) / WIDTH, 1 - (at + height) / total,
+                 width / WIDTH, height / total),
+                sharex=first if sharex else None, sharey=first if sharey else None)
+            axes.set_title(titles[i], fontsize="small")
+            axes.tick_params(labelsize="x-small", labelbottom=ticked[i])
+            axes.grid(alpha=0.3)
+            panels.append(axes)
+        at += height + space_below
+    return figure, panels
+
+
+def _titles(data, shared: bool) -> list[str]:
+    """Each panel's label; with scales of their own, each says so, and how high it reaches."""
+    return [d["label"] if shared else
+            f"{d['label']}\n(own y scale: peak {format_number(max(d['counts']))}/s)"
+            for d in data]
+
+
+def _axis_labels(figure, x: str, y: str) -> None:
+    height = figure.get_figheight()
+    figure.supxlabel(x, fontsize="small", y=0.06 / height)
+    figure.supylabel(y, fontsize="small", x=0.01)
 
 
 def _per_second_chart(data):
-    figure, panels = _panels(len(data), 2, 1.35, top=0.45)
+    shared = one_scale([max(d["counts"]) for d in data])
+    figure, panels = _panels(_titles(data, shared), 2, 0.85, top=0.1, sharey=shared)
     for axes, d in zip(panels, data):
         axes.stairs(d["counts"], range(len(d["counts"]) + 1), baseline=None, color=BAR,
                     linewidth=1.5)
-        axes.set_title(d["label"], fontsize="small")
+    for axes in panels:  # after every series is drawn: a shared scale holds them all
         axes.set_ylim(bottom=0)
-        axes.tick_params(labelsize="x-small")
-        axes.grid(alpha=0.3)
-    figure.supxlabel("seconds since wrk started", fontsize="small", y=0.02)
-    figure.supylabel("completions per second", fontsize="small", x=0.01)
+    _axis_labels(figure, "seconds since wrk started, in the median repeat",
+                 "completions per second")
     return figure
 
 
@@ -348,7 +444,8 @@ def _shared_legend(figure, panels, columns: int) -> None:
 
 
 def _probe_chart(data):
-    figure, panels = _panels(len(data), 2, 1.9, top=0.6)
+    shared = one_scale([max(d["counts"]) for d in data])
+    figure, panels = _panels(_titles(data, shared), 2, 1.3, top=0.35, sharey=shared)
     for axes, d in zip(panels, data):
         if d["window"]:
             axes.axvspan(*d["window"], color=SHADE, alpha=0.18, linewidth=0,
@@ -358,19 +455,19 @@ def _probe_chart(data):
                          linewidth=0, label="after wrk stopped: its request still served")
         axes.stairs(d["counts"], range(len(d["counts"]) + 1), baseline=None, color=BAR,
                     linewidth=1.5)
-        axes.set_title(d["label"], fontsize="small")
+    for axes in panels:
         axes.set_ylim(bottom=0)
-        axes.tick_params(labelsize="x-small")
-        axes.grid(alpha=0.3)
     _shared_legend(figure, panels, 2)
-    figure.supxlabel("seconds since the probe started", fontsize="small", y=0.02)
-    figure.supylabel("probe answers per second", fontsize="small", x=0.01)
+    _axis_labels(figure, "seconds since the probe started, in the median repeat",
+                 "probe answers per second")
     return figure
 
 
 def _open_chart(data):
+    """On one log latency axis: a log scale shows any span, so the panels always share it."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-    figure, panels = _panels(len(data), 2, 1.9, top=0.6, sharex=False)
+    figure, panels = _panels([d["label"] for d in data], 2, 1.3, top=0.35, sharex=False,
+                             sharey=True)
     for axes, d in zip(panels, data):
         rates = [p[0] for p in d["points"]]
         for index, colour, name in ((1, BAR, "p50"), (2, MODEL, "p99")):
@@ -385,20 +482,19 @@ def _open_chart(data):
         if d["capacity"] and d["capacity"] <= 1.5 * max(rates):
             axes.axvline(d["capacity"], color=SHADE, linewidth=1.5,
                          label="modelled capacity")
+    # at least a factor of 4 in view, so that a flat line looks flat; 1-2-5 steps unless
+    # that crowds the panel's height with more than a dozen ticks
+    values = [v for d in data for p in d["points"] for v in p[1:] if v] or [1.0]
+    low, high = min(values) * 0.8, max(max(values) * 1.25, min(values) * 4)
+    subs = (1.0, 2.0, 5.0) if high / low <= 300 else (1.0,)
+    for axes in panels:
         axes.set_yscale("log")
-        # at least a factor of 4 in view, so that a flat line looks flat
-        values = [v for p in d["points"] for v in p[1:] if v]
-        low, high = min(values), max(values)
-        axes.set_ylim(low * 0.8, max(high * 1.25, low * 4))
-        axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes.set_ylim(low, high)
+        axes.yaxis.set_major_locator(LogLocator(subs=subs))
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v)))
         axes.yaxis.set_minor_formatter(NullFormatter())
-        axes.set_title(d["label"], fontsize="small")
-        axes.tick_params(labelsize="x-small")
-        axes.grid(alpha=0.3)
     _shared_legend(figure, panels, 4)
-    figure.supxlabel("offered requests per second", fontsize="small", y=0.02)
-    figure.supylabel("latency (log scale)", fontsize="small", x=0.01)
+    _axis_labels(figure, "offered requests per second", "latency (one log scale for all)")
     return figure
 
 

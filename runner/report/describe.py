@@ -1,7 +1,9 @@
 """Words for a stored case, derived from what was recorded, never from fixed text:
-the server as it ran (from its argv), the endpoint as a developer says it (case.label),
-where each result came from (commit, time, resumed or not) and whether wrk's two reports
-of a run agreed. Pure functions over stored records (runner/store/results.py, docs/formats.md).
+the server as it ran (from its argv), the sizes in force (as its /info reported them; a
+note from impl.yaml says a mechanism, never a size), the endpoint as a developer says it
+(case.label), where each result came from (commit, time, resumed or not) and whether wrk's
+two reports of a run agreed. Pure functions over stored records (runner/store/results.py,
+docs/formats.md).
 """
 
 import re
@@ -50,18 +52,118 @@ def server_text(data: StoredCase) -> str:
         count = workers or "?"
         parts.append(f"{count} {klass + ' ' if klass else ''}worker{'' if count == '1' else 's'}")
     if threads:
-        parts[-1:] = [f"{parts[-1]} × {threads} threads" if parts else f"{threads} threads"]
+        each = f"{threads} thread{'' if threads == '1' else 's'}"
+        parts[-1:] = [f"{parts[-1]} × {each}" if parts else each]
     if "--with-threads" in argv:
         parts.append("a thread per request")
     if "--without-threads" in argv:
         parts.append("one request at a time")
-    # limits the suite set through the environment: "anyio's thread limiter tokens 100"
-    parts += [f"{s.get('title')} {s.get('value')}" for s in case.settings.values()]
+    # limits the suite set through the environment, as in force: "anyio's thread limiter tokens 100"
+    parts += [setting_text(data, s) for s in case.settings.values()]
     if not parts:  # nothing about concurrency on the command line: the configured name
         return case.server_label or case.server
     # a program that says nothing of its concurrency (bin/server) goes by the server's name
     named = workers or klass or threads or {"--with-threads", "--without-threads"} & set(argv)
     return ", ".join([program if named else case.server, *parts])
+
+
+# ---- the sizes in force, as the server's /info reported them ----
+
+# a number a text states: digits that are not part of a name (p99, md5, worker_threads,
+# pydantic1) nor of the protocol's version (HTTP/1.1)
+STATED_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*")
+PROTOCOL = re.compile(r"\bHTTP/\d(?:\.\d)?")
+ONE = {"threads": "thread", "processes": "process", "connections": "connection"}
+WORKER_CONNECTIONS = ("--worker-connections",)
+
+
+def stated_numbers(text: str) -> list[str]:
+    """The numbers `text` states: 'up to 1000 a worker, HTTP/1.1, p99' -> ['1000']."""
+    return STATED_NUMBER.findall(PROTOCOL.sub("", text))
+
+
+def mechanism(note: str | None) -> str | None:
+    """A stored note without the parts ("; "-separated) that state a number.
+
+    impl.yaml's notes say a mechanism only (tests/test_describe.py); a note stored before
+    that rule may state a size other than the one in force ("40 tokens" on a server that ran
+    with 100), so that part is left out: the sizes come from the argv and /info."""
+    kept = [part for part in (note or "").split("; ") if part and not stated_numbers(part)]
+    return "; ".join(kept) or None
+
+
+def _pool(data: StoredCase, name: str | None) -> dict | None:
+    pool = ((data.info or {}).get("pools") or {}).get(name) if name else None
+    return pool if isinstance(pool, dict) else None
+
+
+def pool_size(data: StoredCase, name: str) -> str | None:
+    """A pool's size in force, per worker process, as /info reported it: '100 threads',
+    '40 threads a worker', 'no cap, 2 kept idle'; None when /info did not report it."""
+    pool = _pool(data, name)
+    if pool is None:
+        return None
+    size, kind = pool.get("size"), str(pool.get("kind") or "")
+    if size is None:
+        text = "no cap"
+    else:
+        text = f"{size} {ONE.get(kind, kind) if size == 1 else kind}".rstrip()
+        text += " a worker" if (data.case.workers or 1) > 1 else ""
+    return text + (f", {pool['idle']} kept idle" if pool.get("idle") is not None else "")
+
+
+def setting_text(data: StoredCase, setting: dict) -> str:
+    """A limit the suite set, with the value in force: its pool's size as /info reported it,
+    where it sizes one; "(set N)" follows when that differs from what the suite set."""
+    asked, pool = setting.get("value"), _pool(data, setting.get("pool"))
+    if pool is None:
+        return f"{setting.get('title')} {asked}"
+    size = pool.get("size")
+    shown = "no cap" if size is None else size
+    return f"{setting.get('title')} {shown}" + (f" (set {asked})" if size != asked else "")
+
+
+def _pools(data: StoredCase) -> dict[str, str]:
+    """The pools the endpoint runs in and waits in: name -> title."""
+    ex = data.case.execution
+    pairs = ((ex.pool, ex.pool_title), (ex.via, ex.via_title)) if ex else ()
+    return {name: title or name for name, title in pairs if name}
+
+
+def pool_sizes(data: StoredCase, pools: dict[str, str]) -> list[str]:
+    """'anyio's thread limiter: 100 threads' for each of `pools` /info reported."""
+    return [f"{title}: {size}" for name, title in pools.items()
+            if (size := pool_size(data, name)) is not None]
+
+
+def endpoint_note(data: StoredCase) -> str | None:
+    """The endpoint's note as it ran: the mechanism impl.yaml states (`mechanism`), then the
+    size of each pool it runs or waits in, as /info reported it."""
+    parts = [mechanism(data.case.note), *pool_sizes(data, _pools(data))]
+    return "; ".join(p for p in parts if p) or None
+
+
+def in_force(cases: list[StoredCase]) -> list[str]:
+    """What one server configuration ran with beyond its workers, threads and settings
+    (`server_text`), for its servers line: the connections a worker admits (argv), the
+    threads its runtime runs at once and the size of each pool its endpoints here ran or
+    waited in (/info), once each."""
+    reported = [d for d in cases if d.info] or cases[:1]
+    if not reported:
+        return []
+    first = reported[0]
+    connections = _flag(first_argv(first), WORKER_CONNECTIONS)
+    parallelism = (first.info or {}).get("parallelism")
+    out = [f"up to {connections} connections a worker"] if connections else []
+    out += [f"the runtime runs {parallelism} threads at once"] if parallelism else []
+    set_pools = {s.get("pool") for s in first.case.settings.values()}
+    seen: dict[str, str] = {}
+    for data in reported:
+        for name, title in _pools(data).items():
+            size = pool_size(data, name)
+            if name not in set_pools and size is not None:
+                seen.setdefault(name, f"{title}: {size}")
+    return out + list(seen.values())
 
 
 def shown_argv(data: StoredCase) -> str:

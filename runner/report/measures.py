@@ -290,6 +290,7 @@ def model_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
         "cause": cause_text(findings) if findings is not None else None,
         "findings": findings,
         "cpu_demand_s": cpu_demand(data, runs),
+        "usable_cores": found.parallel if found else None,
         "good_rps": median_or_none([goodput(run.wrk) for run in runs]) if errors else None,
     }
 
@@ -315,12 +316,16 @@ def timeline(run: StoredRun) -> dict | None:
 
 
 def probe_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
-    """Medians over runs of the probe's rates before, during and after; the first run's
+    """Medians over runs of the probe's rates before, during and after; the median run's
     probe timeline and the heavy load's window in seconds since the probe started."""
     summaries = [summarize_probe(line, run.probe.wrk.model_dump() if run.probe else {})
                  for run in runs if (line := timeline(run)) is not None]
     out = {f"probe_{key}": median_or_none([s[key] for s in summaries]) for key in PROBE_KEYS}
-    first = next((line for run in runs if (line := timeline(run)) is not None), None)
+    # the median repeat by the probe's mean rate while the heavy load ran (the lower middle
+    # of an even count; the first of equals); `first` names the timeline drawn
+    lines = sorted([line for run in runs if (line := timeline(run)) is not None],
+                   key=lambda line: summarize_probe(line, {})["during_mean_rps"] or 0.0)
+    first = lines[(len(lines) - 1) // 2] if lines else None
     window = None
     if first and first.get("heavy_first") is not None:
         window = (first["heavy_first"], first["heavy_last"] + 1)

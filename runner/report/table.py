@@ -47,6 +47,7 @@ class CaseRow:
     tuned: dict = field(default_factory=dict)      # the settings a suite changed: name -> value
     settings: dict = field(default_factory=dict)   # those settings as the manifest declares them
     pools: dict = field(default_factory=dict)      # pool name -> size, as /info reported
+    waits_in: dict = field(default_factory=dict)   # the pools its requests wait in -> size
     checks: list[str] = field(default_factory=list)   # wrk's text and Lua report disagreeing
     session: int | None = None      # index of the session that measured it (describe.sessions)
     # the load: wrk's rate over the repeats with a result
@@ -59,7 +60,7 @@ class CaseRow:
     rps_too_wide: bool = False
     wrk_duration_s: float | None = None
     heavy_requests: int | None = None
-    per_second: list[int] | None = None            # the first repeat's completions a second
+    per_second: list[int] | None = None            # the median repeat's completions a second
     repeat_rps: list[float] = field(default_factory=list)
     repeat_steady: list[float] | None = None       # each repeat's steady rate, if all have one
     repeats: dict[str, list] = field(default_factory=dict)   # compare's figures, per repeat
@@ -77,6 +78,7 @@ class CaseRow:
     cause: str | None = None        # the findings in words
     findings: list[Finding] | None = None
     cpu_demand_s: float | None = None
+    usable_cores: float | None = None   # the cores the model gives the work at once
     good_rps: float | None = None
     wrk_usable_cores: int | None = None
     wrk_saturated: bool = False
@@ -114,6 +116,15 @@ def format_params(params: dict | None) -> str:
     return " ".join(f"{key}={value}" for key, value in (params or {}).items())
 
 
+def _waits_in(data: StoredCase) -> dict[str, int | None]:
+    """The pools a request of this case waits in (its work's pool, the connection pool it
+    waits in), by name, with the size /info reported (None: no cap)."""
+    execution = data.case.execution
+    reported = (data.info or {}).get("pools") or {}
+    names = [n for n in ((execution.pool, execution.via) if execution else ()) if n]
+    return {name: (reported.get(name) or {}).get("size") for name in names}
+
+
 def compute_row(data: StoredCase) -> CaseRow:
     """One stored case -> its row."""
     case = data.case
@@ -128,16 +139,19 @@ def compute_row(data: StoredCase) -> CaseRow:
         "duration_s": (data.wrk or {}).get("duration_s"),
         "rps_median": rps.median, "rps_min": rps.min, "rps_max": rps.max, "rps_cv": rps.cv,
         "rps_too_wide": rps.too_wide,
-        "note": case.note, "id": case.id,
+        "note": describe.endpoint_note(data), "id": case.id,
         "label": describe.endpoint_label(data), "server_text": describe.server_text(data),
         "server_type": case.server, "workers": case.workers, "session": None,
         "tuned": case.tuned, "threads": case.threads, "settings": case.settings,
         "pools": {name: pool.get("size") for name, pool in
                   ((data.info or {}).get("pools") or {}).items() if isinstance(pool, dict)},
+        "waits_in": _waits_in(data),
         "checks": describe.disagreements(data),
         "wrk_duration_s": median_or_none([w.duration_s for w in measured]),
         "heavy_requests": sum(w.requests or 0 for w in measured) if measured else None,
-        "per_second": list(measured[0].per_second) if measured else None,
+        # the median repeat by req/s (the lower middle of an even count; the first of equals)
+        "per_second": list(sorted(measured, key=lambda w: w.rps)[(len(measured) - 1) // 2]
+                           .per_second) if measured else None,
         **measures.model_columns(data, runs), **measures.resource_columns(data, runs),
         **measures.probe_columns(data, runs),
         "open_knee": openload.knee(data) if case.type == ScenarioType.OPEN else None,

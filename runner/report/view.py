@@ -18,6 +18,7 @@ from . import cells, describe
 from .cells import FLAG, Cell, Column, Row, Table  # noqa: F401  (the renderers' vocabulary)
 from .environment import Environment, environment
 from .method import Part, method_parts
+from .findings import Finding, Guide, anchor, findings
 from .table import CaseRow, compute_rows
 from ..units import MISSING, format_mib, format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
 from ..terms import ScenarioType, Status
@@ -58,6 +59,7 @@ class Report:
     provenance: Table
     method: list[Part]
     rows: list[CaseRow]     # every case's row, in reading order
+    findings: list[Finding] = ()   # one per question of the suite, first on the page
 
 
 # ---- the run ----
@@ -108,13 +110,16 @@ def chart_specs(scenario: str, kind: ScenarioType = ScenarioType.LOAD, sweep: bo
     """The charts of a scenario of type `kind` (load or interference), in page order."""
     if kind == ScenarioType.OPEN:
         return [Chart(f"{scenario}-open", "p50 and p99 latency against the offered rate, one "
-                                          "panel per configuration (log latency axis); "
-                                          "dashed: the model's p50; vertical line: the "
+                                          "panel per configuration, all on one log latency "
+                                          "axis; dashed: the model's p50; vertical line: the "
                                           "modelled capacity")]
     if kind == ScenarioType.INTERFERENCE:
-        return [Chart(f"{scenario}-probe", "the probe's answers per second (first repeat), "
-                                           "one panel per heavy endpoint; shaded: the seconds "
-                                           "wrk's heavy load ran")]
+        return [Chart(f"{scenario}-probe", "the probe's answers per second in the median repeat "
+                                           "(by the probe's rate during the heavy load; of two, "
+                                           "the lower), one panel per heavy endpoint, on one y "
+                                           "scale unless their peaks are more than 30× apart "
+                                           "(then each is marked \"own y scale\"); shaded: the "
+                                           "seconds wrk's heavy load ran")]
     first = (Chart(f"{scenario}-sweep", "steady req/s and peak memory against the setting "
                                         "swept, per server type: measured (solid) and the "
                                         "model (dashed)")
@@ -123,8 +128,11 @@ def chart_specs(scenario: str, kind: ScenarioType = ScenarioType.LOAD, sweep: bo
                    + (" against what the model allows (marks)" if modelled else "")))
     return [first,
             Chart(f"{scenario}-latency", "latency: p50, p90 and p99, median of repeats"),
-            Chart(f"{scenario}-per-second", "completions per second (first repeat), one panel "
-                                            "per configuration")]
+            Chart(f"{scenario}-per-second", "completions per second in the median repeat (by "
+                                            "req/s; of two, the slower), one panel per "
+                                            "configuration; panels share one y scale unless "
+                                            "their peaks are more than 30× apart, then each has "
+                                            "its own, marked in its title")]
 
 
 def scenario_type(rows: list[CaseRow]) -> str:
@@ -267,25 +275,25 @@ def services_lead(cases: list[StoredCase], scenario: str) -> list[str]:
 
 
 def _servers(cases: list[StoredCase], rows: list[CaseRow], scenario: str) -> list[str]:
-    """One line per server configuration of the scenario: as it ran, its argv, its note.
+    """One line per server configuration of the scenario: as it ran (from its argv), its
+    argv, the sizes in force as its /info reported them, its note (a mechanism, no size).
 
-    impl.yaml's note describes a server's configured worker count; in a sweep of worker
-    counts it would be wrong for the others, so a sweep shows the argv only."""
+    A sweep's lines set the swept number side by side and show no note."""
     sweep = is_sweep(rows)
-    lines = {}
+    groups: dict[tuple, list[StoredCase]] = {}
     for data in cases:
-        case = data.case
-        if case.scenario != scenario or not describe.first_argv(data):
-            continue
-        key = (case.impl, case.server_label)
-        if key in lines:
-            continue
-        note = case.server_note if not sweep else None
+        if data.case.scenario == scenario and describe.first_argv(data):
+            groups.setdefault((data.case.impl, data.case.server_label), []).append(data)
+    lines = []
+    for (impl, label), group in groups.items():
+        data = group[0]
+        note = describe.mechanism(data.case.server_note) if not sweep else None
         text = describe.server_text(data)
-        lines[key] = (f"{case.impl} {case.server_label}"
-                      + (f": {text}" if text != case.server_label else "")
-                      + f"; `{describe.shown_argv(data)}`" + (f"; {note}" if note else ""))
-    return list(lines.values())
+        lines.append(f"{impl} {label}" + (f": {text}" if text != label else "")
+                     + f"; `{describe.shown_argv(data)}`"
+                     + "".join(f"; {size}" for size in describe.in_force(group))
+                     + (f"; {note}" if note else ""))
+    return lines
 
 
 def _footnotes(rows: list[CaseRow], found: list[describe.Session]) -> list[str]:
@@ -383,9 +391,10 @@ def method(run: StoredRunFile, cases: list[StoredCase]) -> list[Part]:
 
 # ---- the report ----
 
-def build(run: StoredRunFile | dict | None,
-          cases: list[StoredCase] | list[dict]) -> Report:
-    """The one report of a stored run; records' JSON is validated into records first."""
+def build(run: StoredRunFile | dict | None, cases: list[StoredCase] | list[dict],
+          guide: Guide | None = None) -> Report:
+    """The one report of a stored run; records' JSON is validated into records first.
+    `guide`: the suite's questions and the implementations' fixes, for the Findings."""
     run = as_run(run)
     cases = ordered_cases(run, [as_case(c) for c in cases])
     found = describe.sessions(run, cases)
@@ -397,4 +406,5 @@ def build(run: StoredRunFile | dict | None,
                   sections=compute_sections(run, cases, rows, found),
                   sessions=sessions, warning=warning,
                   provenance=provenance_table(cases, found),
-                  method=method(run, cases), rows=rows)
+                  method=method(run, cases), rows=rows,
+                  findings=findings(guide, rows))
