@@ -54,6 +54,19 @@ def clean_up_after_killed_runs(raw_dir: Path) -> None:
         console.print(line)
 
 
+def guide_for(suite, impls: dict):
+    """What a report says beside the measurements: the questions of `suite` (a loaded suite,
+    or the name of one under suites/, none when there is no such file) and the code that
+    changes each implementation's settings."""
+    from .report.findings import Guide
+    if isinstance(suite, str):
+        path = SUITES / f"{suite}.yaml"
+        suite = load_suite(path) if path.is_file() else None
+    fixes = {(impl.name, key): setting.fix for impl in impls.values()
+             for key, setting in impl.manifest.settings.items() if setting.fix}
+    return Guide(list(suite.suite.questions) if suite else [], fixes)
+
+
 def load_plan(args):
     impls = load_impls(Path(args.impls))
     suite = load_suite(suite_path(args.suite))
@@ -87,7 +100,8 @@ def cmd_bench(args) -> int:
     for record in failed:
         console.print(f"FAILED {record['case']['id']}: {record['reason'].splitlines()[0]}")
     if not args.no_report:
-        for path in write_reports(run_dir, Path(args.out), on_problem=_skipped):
+        for path in write_reports(run_dir, Path(args.out), on_problem=_skipped,
+                                  guide=guide_for(suite, impls)):
             console.print(f"wrote {path}")
     console.print(f"{len(records)} cases measured, {len(failed)} failed; raw results in {run_dir}")
     return EXIT_CASES_FAILED if failed else EXIT_OK
@@ -151,11 +165,13 @@ def cmd_report(args) -> int:
                              if raw.is_dir() else [])
     if not suites:
         raise BenchError("no stored results; run `./just bench all` first", file=str(raw))
+    impls = load_impls(Path(args.impls))
     for name in suites:
         run_dir = Path(name) if Path(name).is_dir() else latest_run_dir(raw, name)
         if run_dir is None:
             raise BenchError(f"no stored run of suite {name!r}", file=str(raw))
-        for path in write_reports(run_dir, Path(args.out), on_problem=_skipped):
+        guide = guide_for(run_dir.parent.name, impls)
+        for path in write_reports(run_dir, Path(args.out), on_problem=_skipped, guide=guide):
             console.print(f"wrote {path}")
     return 0
 

@@ -84,6 +84,9 @@ class Setting(_Strict):
     env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     title: str                       # what it sets, in words: "anyio's thread limiter tokens"
     pool: str | None = None          # the pool whose size it sets, if any
+    # the change in a team's own code that sets it, `{value}` standing for the value:
+    # "anyio.to_thread.current_default_thread_limiter().total_tokens = {value}"
+    fix: str | None = Field(None, pattern=r"\{value\}")
 
 
 class Manifest(_Strict):

@@ -178,6 +178,30 @@ class Services(_Strict):
     upstream: UpstreamService | None = None
 
 
+class Pick(_Strict):
+    """One row of a scenario, as a question names it: an endpoint kind on one server of one
+    implementation, with the limits the suite set on it (`set`, as in a target's server:
+    settings, and `workers` or `threads` where the server was started with others)."""
+    impl: str
+    server: str
+    kind: str
+    set: dict[str, PositiveInt | Literal["auto"]] = {}
+
+
+HELD = ("connections", "workers", "threads", "pools", "cores")
+
+
+class Question(_Strict):
+    """A question the suite answers: its contenders against a baseline, in one scenario;
+    `equal` names what a fair comparison holds equal, and the finding names what was not."""
+    ask: str = Field(min_length=5)
+    scenario: str
+    baseline: Pick
+    contenders: list[Pick] = Field(min_length=1)
+    equal: list[Literal[HELD]] = ["connections"]
+    fix: str | None = None      # the finding's advice where the fix is not a setting
+
+
 class Suite(_Strict):
     description: str | None = None
     wrk: WrkSettings
@@ -191,6 +215,7 @@ class Suite(_Strict):
     services: Services = Services()   # what database and upstream kinds call
     targets: list[Target] = Field(min_length=1)
     scenarios: list[Scenario] = Field(min_length=1)
+    questions: list[Question] = []   # answered first, in the report's Findings
 
 
 @dataclass(frozen=True)
@@ -290,7 +315,24 @@ def parse_suite(text: str, file: str, name: str) -> LoadedSuite:
         if names.index(scenario.name) != index:
             raise loaded.error(f"duplicate scenario name {scenario.name!r}",
                                ("scenarios", index, "name"))
+    _check_questions(loaded)
     return loaded
+
+
+def _check_questions(loaded: LoadedSuite) -> None:
+    """Each question names a scenario of the suite, and kinds that scenario runs."""
+    kinds = {s.name: s.kinds for s in loaded.suite.scenarios}
+    for index, question in enumerate(loaded.suite.questions):
+        if question.scenario not in kinds:
+            raise loaded.error(f"no scenario {question.scenario!r}; expected one of "
+                               + ", ".join(kinds), ("questions", index, "scenario"))
+        picks = [("baseline",), *(("contenders", i) for i in range(len(question.contenders)))]
+        for where, pick in zip(picks, [question.baseline, *question.contenders]):
+            if pick.kind not in kinds[question.scenario]:
+                raise loaded.error(f"kind {pick.kind!r} is not one of scenario "
+                                   f"{question.scenario}'s kinds "
+                                   f"({', '.join(kinds[question.scenario])})",
+                                   ("questions", index, *where, "kind"))
 
 
 def load_suite(path: Path) -> LoadedSuite:

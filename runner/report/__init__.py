@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..store.results import StoredCase, StoredRunFile, latest_run_dir, load_run  # noqa: F401
 from . import charts, html, markdown, readme, view
+from .findings import Guide
 
 
 def render(report: view.Report, previous: dict[str, str] | None = None) -> dict[str, str]:
@@ -36,20 +37,22 @@ def render_all(run: StoredRunFile | dict | None, cases: list[StoredCase] | list[
 
 
 def write_reports(run_dir: Path, out_dir: Path,
-                  on_problem: Callable[[str], None] | None = None) -> list[Path]:
+                  on_problem: Callable[[str], None] | None = None,
+                  guide: Guide | None = None) -> list[Path]:
     """Render the stored run in `run_dir` into `out_dir`; the written paths, sorted.
 
     Files that could not be used are passed to `on_problem` (one line each) and skipped.
     The charts of this suite already in `out_dir` are reused where their input did not
     change, and those the report no longer has are removed. A README.md beside `out_dir`
-    with this suite's summary markers (readme.py) gets its summary rewritten.
+    with this suite's summary markers (readme.py) gets its summary rewritten. `guide`: the
+    suite's questions and the implementations' fixes, for the Findings (findings.py).
     """
     run, cases, problems = load_run(run_dir)
     for problem in problems:
         if on_problem:
             on_problem(problem)
     out_dir = Path(out_dir)
-    report = view.build(run, cases)
+    report = view.build(run, cases, guide)
     suite = report.suite
     existing = {p.relative_to(out_dir).as_posix(): p
                 for p in (out_dir / "charts").glob(f"{suite}-*.svg")}
@@ -67,7 +70,8 @@ def write_reports(run_dir: Path, out_dir: Path,
     notes = out_dir.parent / "README.md"
     if notes.is_file():
         text = notes.read_text(encoding="utf-8")
-        updated = readme.update(text, suite, readme.summary(report))
+        page = f"{out_dir.name}/{suite}.md"
+        updated = readme.update(text, suite, readme.summary(report, page))
         if updated != text:
             notes.write_text(updated, encoding="utf-8")
             written.append(notes)

@@ -61,4 +61,5 @@ def render(report: view.Report, charts: dict[str, str]) -> str:
         suite=suite, run_id=report.run_id, synthetic=report.synthetic, note=report.note,
         environment=report.environment, sections=sections,
         sessions=report.sessions, warning=report.warning,
-        provenance=render_table(report.provenance), method=report.method)
+        provenance=render_table(report.provenance), method=report.method,
+        findings=report.findings)
