@@ -30,9 +30,10 @@ def format_seconds(value) -> str:
 
 
 def seconds_unit(values) -> tuple[str, float]:
-    """One unit for a whole column of seconds: ms when every value is under 1 s, else s."""
+    """One unit for a whole column of seconds: ms when every value is under 10 s (so a 50 ms
+    latency never reads 0.0514 beside a 1 s one), else s."""
     present = [v for v in values if not is_missing(v)]
-    return ("ms", 1e-3) if present and max(present) < 0.9995 else ("s", 1.0)
+    return ("ms", 1e-3) if present and max(present) < 9.9995 else ("s", 1.0)
 
 
 def format_in(value, unit: tuple[str, float]) -> str:

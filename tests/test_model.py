@@ -35,23 +35,23 @@ def facts(service_s=1.0, demand=None, connections=100, cores=2, left=None, paral
 WAITS = [
     (Execution("loop"), Server(LOOP, 1), 100.0, "none: every connection in service at once"),
     (Execution("pool", "threads-40", "process", "anyio's thread limiter"), Server(LOOP, 1), 40.0,
-     "anyio's thread limiter: 40 threads x 1 worker"),
+     "anyio's thread limiter: 40 threads × 1 worker"),
     (Execution("pool", "threads-40", "process", "anyio's thread limiter"), Server(LOOP, 2), 80.0,
-     "anyio's thread limiter: 40 threads x 2 workers"),
+     "anyio's thread limiter: 40 threads × 2 workers"),
     (Execution("pool", "threads-6", "process"), Server(LOOP, 1), 6.0, "threads-6: 6 threads"),
     (Execution("loop-blocking"), Server(LOOP, 2), 2.0,
-     "the event loop, blocked by each request: 1 at a time x 2 workers"),
+     "the event loop, blocked by each request: 1 at a time × 2 workers"),
     (Execution("request", lock="process"), Server(THREAD_PER_REQUEST, 1), 100.0,
      "none: every connection in service at once (100, a thread per request)"),
     (Execution("request", lock="process"), Server("threads", 1, 1), 1.0,
-     "one request at a time x 1 worker"),
+     "one request at a time × 1 worker"),
     (Execution("request", lock="process"), Server("threads", 5, 1), 5.0,
-     "one request at a time x 5 workers"),
+     "one request at a time × 5 workers"),
     (Execution("request", lock="process"), Server("threads", 2, 4), 8.0,
-     "4 request threads x 2 workers"),
+     "4 request threads × 2 workers"),
     (Execution("request"), Server(TASKS, 1), 100.0, "none: every connection in service at once"),
     (Execution("pool", "procs-2", "process"), Server("threads", 5, 1), 5.0,
-     "one request at a time x 5 workers"),
+     "one request at a time × 5 workers"),
 ]
 
 
@@ -72,7 +72,7 @@ def test_service_time_scales_the_ceiling():
 # CPU work of 0.1 s a request: (execution, server, parallelism, cores used, bottleneck)
 CPU = [
     (Execution("pool", "threads-40", "process"), Server(LOOP, 1), None, 1,
-     "one core per process (process-wide lock) x 1 worker"),
+     "one core per process (process-wide lock) × 1 worker"),
     (Execution("loop-blocking", lock="process"), Server(LOOP, 1), None, 1,
      "the event loop, blocked by each request"),
     (Execution("loop-blocking"), Server(LOOP, 1), None, 1,
@@ -81,7 +81,7 @@ CPU = [
     # a tie between the pool's size and the cores: the pool is named
     (Execution("pool", "procs-2", "process"), Server(LOOP, 1), None, 2, "procs-2: 2 processes"),
     (Execution("pool", "procs-2", "process"), Server("threads", 1, 1), None, 1,
-     "one request at a time x 1 worker"),
+     "one request at a time × 1 worker"),
     (Execution("pool", "workers-2"), Server(LOOP, 1), None, 2, "workers-2: 2 threads"),
     (Execution("request"), Server(TASKS, 1), 2, 2, "cores: 2 of 2"),
     (Execution("request"), Server(TASKS, 1), 1, 1, "cores: the runtime runs 1 threads at once"),
@@ -116,7 +116,7 @@ def test_uneven_connection_split_over_workers_lowers_the_ceiling():
     assert even.ceiling_rps == pytest.approx(80.0)
     uneven = predict(pool, Server(LOOP, 2), facts(split=(69, 31)))
     assert uneven.ceiling_rps == pytest.approx(71.0)  # 40 of 69 in service, 31 of 31
-    assert limit_text(uneven.limit) == ("anyio's thread limiter: 40 threads x 2 workers, "
+    assert limit_text(uneven.limit) == ("anyio's thread limiter: 40 threads × 2 workers, "
                                         "connections split 69/31")
     # workers that held no connection count as holding none: 2 of 5 gthread workers
     # that took every connection serve 8 at once, not 20
@@ -248,7 +248,7 @@ def test_plan_warnings():
     msgs = warned(blocking, loop1, 4, 100, 15, 120, 1.0, 2)
     assert msgs == [("warning", "expected latency 100 s exceeds the 15 s run: requests still "
                                 "queued at the end never count (the event loop, blocked by each "
-                                "request: 1 at a time x 1 worker)")]
+                                "request: 1 at a time × 1 worker)")]
     single = Execution("request", lock="process"), Server("threads", 1, 1)
     msgs = warned(*single, 4, 10, 15, 30, 1.0, 2)
     assert msgs[0] == ("warning", "-c 10 is not a multiple of -t 4: wrk opens 2 per thread, 8 in all")
@@ -378,18 +378,18 @@ def io_facts(service_connections=None, connections=100) -> Facts:
 
 @pytest.mark.parametrize("execution, server, ceiling, bottleneck", [
     (Execution("loop", via="asyncpg", via_title="asyncpg's pool"), Server(LOOP, 1), 200.0,
-     "asyncpg's pool: 10 connections x 1 worker"),
+     "asyncpg's pool: 10 connections × 1 worker"),
     (Execution("loop", via="asyncpg", via_title="asyncpg's pool"), Server(LOOP, 2), 400.0,
-     "asyncpg's pool: 10 connections x 2 workers"),
+     "asyncpg's pool: 10 connections × 2 workers"),
     # a def handler: the limiter admits 40, the pool lets 4 of them query
     (Execution("pool", "limiter", "process", via="psycopg", via_title="psycopg_pool's pool"),
-     Server(LOOP, 1), 80.0, "psycopg_pool's pool: 4 connections x 1 worker"),
+     Server(LOOP, 1), 80.0, "psycopg_pool's pool: 4 connections × 1 worker"),
     (Execution("loop-blocking", via="psycopg"), Server(LOOP, 1), 20.0,
      "the event loop, blocked by each request: 1 at a time"),
     (Execution("request", via="sqldb"), Server(TASKS, 1), 2000.0,
      "none: every connection in service at once"),
     (Execution("request", lock="process", via="psycopg"), Server("threads", 2, 4), 160.0,
-     "4 request threads x 2 workers"),
+     "4 request threads × 2 workers"),
 ])
 def test_a_connection_pool_caps_the_requests_in_service(execution, server, ceiling, bottleneck):
     found = predict(execution, server, io_facts())

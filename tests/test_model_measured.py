@@ -114,5 +114,5 @@ def test_a_new_declaration_is_modelled_from_its_folder(tmp_path):
     held = min(row["service_s"], measures.occupancy(data, runs) or row["service_s"])
     assert held == pytest.approx(0.2, rel=0.05)
     assert row["ceiling_rps"] == pytest.approx(3 / held)
-    assert row["bottleneck"] == "a pool of three threads: 3 threads x 1 worker"
+    assert row["bottleneck"] == "a pool of three threads: 3 threads × 1 worker"
     assert 0.9 <= row["efficiency"] <= 1.1, row

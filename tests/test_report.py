@@ -458,6 +458,13 @@ def test_format_seconds(seconds, text):
     assert view.format_seconds(seconds) == text
 
 
+def test_a_column_of_seconds_reads_in_ms_below_10_s():
+    from runner.units import format_in, seconds_unit
+    unit = seconds_unit([0.0514, 1.02, 9.2])   # 50 ms beside 1 s: both in ms, no 0.0514
+    assert unit[0] == "ms" and format_in(0.0514, unit) == "51.4" and format_in(1.02, unit) == "1,020"
+    assert seconds_unit([0.05, 10.0])[0] == "s" and seconds_unit([])[0] == "s"
+
+
 @pytest.mark.parametrize("rps, text", [(93.08, "93.1"), (45055.6, "45,056"), (5.234, "5.23"),
                                        (None, "—")])
 def test_format_rps(rps, text):
@@ -527,7 +534,7 @@ def test_html_is_self_contained(rendered):
 def test_html_cells_sort_by_raw_values(rendered):
     page = rendered["demo.html"]
     assert '<td class="num" data-sort="93.08">93.1</td>' in page
-    assert '<td class="num" data-sort="1.006">1.01</td>' in page
+    assert '<td class="num" data-sort="1.006">1,006</td>' in page   # ms below 10 s
 
 
 def test_each_declared_figure_is_computed_and_shown_where_declared(stored):
@@ -627,8 +634,8 @@ def test_each_section_opens_with_a_compact_verdict(stored, model_stored):
                 assert any(r.cells[index].text not in ("", "—") for r in section.verdict.rows)
     sleep = _section(*stored, "sleep")
     assert [c.header for c in sleep.verdict.columns] == [
-        "endpoint", "server", "steady (req/s)", "model allows (req/s)", "why", "p50 (s)",
-        "p99 (s)", "of best"]
+        "endpoint", "server", "steady (req/s)", "model allows (req/s)", "why", "p50 (ms)",
+        "p99 (ms)", "of best"]
     rows = _verdict(sleep)
     # n/a combinations are a line under the table, not rows; a failed row stays and says why
     assert [r["endpoint"] for r in rows] == ["`async def` + `await asyncio.sleep`",
@@ -637,7 +644,7 @@ def test_each_section_opens_with_a_compact_verdict(stored, model_stored):
     assert sleep.verdict.notes == ["Not served (n/a, the framework has no such mechanism): "
                                    "python-flask: async_sleep (flask-dev)."]
     fast, sync, failed = rows
-    assert (fast["steady (req/s)"], fast["of best"], fast["p50 (s)"]) == ("100", "100%", "1.01")
+    assert (fast["steady (req/s)"], fast["of best"], fast["p50 (ms)"]) == ("100", "100%", "1,006")
     assert (sync["steady (req/s)"], sync["model allows (req/s)"], sync["of best"]) == (
         "40", "39.9", "40%")
     assert sync["server"] == "python-fastapi · uvicorn"

@@ -14,15 +14,15 @@ LIMITS = [
      "none: every connection in service at once (100, its event loop)"),
     (Limit(LimitKind.EVERY_CONNECTION, 64, 2, (40, 24)),
      "none: every connection in service at once (64), connections split 40/24"),
-    (Limit(LimitKind.REQUEST_THREADS, 1, 5), "one request at a time x 5 workers"),
-    (Limit(LimitKind.REQUEST_THREADS, 4, 2), "4 request threads x 2 workers"),
+    (Limit(LimitKind.REQUEST_THREADS, 1, 5), "one request at a time × 5 workers"),
+    (Limit(LimitKind.REQUEST_THREADS, 4, 2), "4 request threads × 2 workers"),
     (Limit(LimitKind.BLOCKED_LOOP, 1, 1),
-     "the event loop, blocked by each request: 1 at a time x 1 worker"),
+     "the event loop, blocked by each request: 1 at a time × 1 worker"),
     (Limit(LimitKind.POOL, 40, 2, (69, 31), title="anyio's thread limiter",
            pool_kind=PoolKind.THREADS),
-     "anyio's thread limiter: 40 threads x 2 workers, connections split 69/31"),
+     "anyio's thread limiter: 40 threads × 2 workers, connections split 69/31"),
     (Limit(LimitKind.CONNECTION_POOL, 10, 1, title="asyncpg's pool"),
-     "asyncpg's pool: 10 connections x 1 worker"),
+     "asyncpg's pool: 10 connections × 1 worker"),
     (Limit(LimitKind.SERVICE_CONNECTIONS, 60, 1, title="PostgreSQL max_connections"),
      "PostgreSQL max_connections: 60 connections"),
     (Limit(LimitKind.SERVICE_CONNECTIONS, 60, 4, title="PostgreSQL max_connections"),
@@ -33,9 +33,9 @@ LIMITS = [
     (Limit(LimitKind.POOL_PROCESSES, 2, cores=4, cores_left=3.5),
      "cores: 2 pool processs busy at once (3.5 of 4 cores left beside the load generator)"),
     (Limit(LimitKind.PROCESS_LOCK, workers=2, cores=4, cores_left=3.5),
-     "one core per process (process-wide lock) x 2 workers"),
+     "one core per process (process-wide lock) × 2 workers"),
     (Limit(LimitKind.LOOP_CORE, workers=1, cores=4, cores_left=3.5),
-     "one core per event loop x 1 worker"),
+     "one core per event loop × 1 worker"),
     (Limit(LimitKind.RUNTIME_THREADS, 1, cores=2, cores_left=1.9),
      "cores: the runtime runs 1 threads at once (1.9 of 2 cores left beside the load "
      "generator)"),
@@ -105,7 +105,7 @@ WARNINGS = [
     (PlanWarning(Level.WARNING, WarningKind.QUEUE_OUTLASTS_RUN, LOAD, latency_s=100.0,
                  limit=Limit(LimitKind.BLOCKED_LOOP, 1, 1)),
      "expected latency 100 s exceeds the 15 s run: requests still queued at the end never "
-     "count (the event loop, blocked by each request: 1 at a time x 1 worker)"),
+     "count (the event loop, blocked by each request: 1 at a time × 1 worker)"),
 ]
 
 

@@ -84,7 +84,7 @@ def knee(data: StoredCase) -> Knee:
     if held is None:
         verdict = f"saturated already at the lowest rate offered ({first_bad:g}/s)"
         if capacity:
-            verdict += (f", {first_bad / capacity:.2f} x the modelled capacity: "
+            verdict += (f", {first_bad / capacity:.2f}× the modelled capacity: "
                         f"{_cores_at(bad_point)}")
     elif first_bad is None:
         verdict = f"held every rate offered, up to {tried:g}/s"
@@ -93,7 +93,7 @@ def knee(data: StoredCase) -> Knee:
     ratio = held / capacity if held and capacity and first_bad is not None else None
     agrees = ratio is not None and KNEE_BAND[0] <= ratio <= KNEE_BAND[1]
     if ratio is not None and not agrees:
-        verdict += f"; the knee is {ratio:.2f} x the modelled capacity: {_cores_at(bad_point)}"
+        verdict += f"; the knee is {ratio:.2f}× the modelled capacity: {_cores_at(bad_point)}"
     elif first_bad is None and capacity and capacity <= tried:
         verdict += f", above the modelled capacity {capacity:.3g}/s"
     not_held = [p.offered_rps for p in run.points if not p.held_rate]

@@ -44,7 +44,7 @@ def _per_worker(limit: Limit) -> str:
         what = "one core per event loop"
     else:
         raise ValueError(f"no sentence for a limit of kind {limit.kind!r}")
-    return f"{what} x {plural(limit.workers, 'worker')}"
+    return f"{what} × {plural(limit.workers, 'worker')}"
 
 
 def _split(limit: Limit) -> str:
