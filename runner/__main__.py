@@ -19,7 +19,7 @@ from rich.console import Console
 
 from .errors import EXIT_CASES_FAILED, EXIT_INTERRUPTED, EXIT_OK, BenchError
 from .config.manifest import load_impls
-from .measure.procs import OWNED, stop_left_over
+from .measure.procs import OWNED, live_runs, stop_left_over
 from .measure.services import ServiceHost
 from .config.suite import load_suite, plan_cases
 from .terms import Status
@@ -77,7 +77,7 @@ def load_plan(args):
 def cmd_bench(args) -> int:
     from .measure import bench
     from .report import latest_run_dir, write_reports
-    from .store.results import new_run_id
+    from .store.results import claim_run_dir, new_run_id
     impls, suite, cases = load_plan(args)
     raw_root = Path(args.raw_dir) / suite.name
     run_dir = None
@@ -85,12 +85,20 @@ def cmd_bench(args) -> int:
         run_dir = latest_run_dir(Path(args.raw_dir), suite.name)
         if run_dir is None:
             console.print(f"nothing to resume under {raw_root}; starting a new run")
-    run_dir = run_dir or raw_root / new_run_id()
     clean_up_after_killed_runs(Path(args.raw_dir))
+    others = live_runs(Path(args.raw_dir) / RUNNING)
+    if others:
+        raise BenchError(f"another run is measuring on this machine (runner pid "
+                         f"{', '.join(map(str, others))}): two loads at once measure each "
+                         "other; wait for it to end", file=str(args.raw_dir))
+    run_dir = run_dir or claim_run_dir(raw_root, new_run_id())
     try:
         with OWNED.session(Path(args.raw_dir) / RUNNING):
             records = bench.run_suite(bench.Plan(suite, impls, cases), run_dir, REPO, console,
                                       resume=args.resume)
+    except BenchError:   # bad input found before anything ran: leave no empty folder
+        _release(run_dir, Path(args.raw_dir))
+        raise
     except KeyboardInterrupt:
         kept = sum(1 for p in run_dir.glob("*.json") if p.name != "run.json")
         console.print(f"\ninterrupted: every server and wrk stopped; {kept} case files kept "
@@ -105,6 +113,15 @@ def cmd_bench(args) -> int:
             console.print(f"wrote {path}")
     console.print(f"{len(records)} cases measured, {len(failed)} failed; raw results in {run_dir}")
     return EXIT_CASES_FAILED if failed else EXIT_OK
+
+
+def _release(run_dir: Path, raw_dir: Path) -> None:
+    """Remove run_dir and the folders above it up to raw_dir, those that are empty."""
+    for folder in (run_dir, run_dir.parent, raw_dir):
+        try:
+            folder.rmdir()
+        except OSError:   # not empty, or not there
+            return
 
 
 def cmd_verify(args) -> int:

@@ -93,3 +93,26 @@ def test_offered_rates_are_fractions_of_the_capacity_or_of_the_cap():
     assert rates == [100.0, 220.0] and "rate cap 200/s" in relative
     absolute = {"of_capacity": None, "per_second": [300, 30], "max_rate": 200.0}
     assert offered_rates(absolute, 40.0) == ([30, 200.0], "requests per second")
+
+
+def test_a_rate_with_requests_unanswered_is_not_held():
+    # p99 is taken over the answers: a server that stops answering must not pass on them
+    answered = {"latency_s": {"p99": 0.101}, "requests": 200}
+    assert not saturated({**answered, "ok": 199}, 0.1, 1.5)
+    assert saturated({**answered, "ok": 106}, 0.1, 1.5)
+
+
+def test_the_knee_says_how_many_requests_a_rate_lost():
+    import json
+    from pathlib import Path
+    from runner.report import openload
+    from runner.store.results import as_case
+    repo = Path(__file__).resolve().parent.parent
+    path = next(repo.glob("reports/raw/default/*/open-sleep__python-fastapi__uvicorn__async_sleep.json"))
+    data = json.loads(path.read_text())
+    points = data["runs"][0]["points"]
+    assert len(points) >= 2
+    points[1].update(ok=points[1]["requests"] - 94, errors=94, timeouts=94)   # hung mid-load
+    knee = openload.knee(as_case(data))
+    assert knee.saturated_at_rps == points[1]["offered_rps"]
+    assert f"(94 of {points[1]['requests']} requests there failed or timed out: 94 timeouts)" in knee.verdict

@@ -135,6 +135,14 @@ def test_bad_files_are_named_and_skipped(tmp_path):
         assert words in line and "\n" not in line
     files = render_all(run, cases)
     assert "python-fastapi" in files["demo.md"]
+    # the written page says what it left out, by file name, so no row vanishes unseen
+    out = tmp_path / "out"
+    write_reports(folder, out)
+    page, html_page = (out / "demo.md").read_text(), (out / "demo.html").read_text()
+    assert "> ⚠ This report leaves out 4 stored files it could not read" in page
+    for name in ("corrupt.json", "foreign.json", "future.json", "list.json"):
+        assert f"> - {name}: " in page and f"<li>{name}: " in html_page
+    assert str(tmp_path) not in page
 
 
 def test_a_case_from_another_run_is_skipped(tmp_path):

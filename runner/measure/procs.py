@@ -173,6 +173,20 @@ def _same_process(pid: int, create_time: float) -> bool:
         return False
 
 
+def live_runs(record_dir: Path) -> list[int]:
+    """The pids of other runners, still alive, that record their groups in record_dir."""
+    found = []
+    for path in sorted(record_dir.glob("*.json")) if record_dir.is_dir() else []:
+        try:
+            runner = json.loads(path.read_text())["runner"]
+            pid, created = int(runner["pid"]), float(runner["create_time"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if pid != os.getpid() and _same_process(pid, created):
+            found.append(pid)
+    return found
+
+
 def stop_left_over(record_dir: Path) -> list[str]:
     """Kill the groups that runs which died uncleanly recorded in record_dir; what was done.
 

@@ -423,11 +423,17 @@ def open_latency(capacity_rps: float, service_s: float, offered_rps: float,
 KNEE_SLACK_S = 0.020
 
 
+# a rate is held only if nearly every request offered at it was answered: p99 is taken
+# over the answers, so a server that stops answering must not pass on the few it gave
+LOST_AT_MOST = 0.01
+
+
 def saturated(point: dict, service_s: float, knee: float) -> bool:
-    """p99 beyond `knee` times the service time (plus 20 ms of slack), or most answers lost."""
+    """p99 beyond `knee` times the service time (plus 20 ms of slack), or more than 1 % of
+    the requests unanswered (failed or timed out)."""
     p99 = point["latency_s"]["p99"]
     return (p99 is None or p99 > knee * service_s + KNEE_SLACK_S
-            or point["ok"] < 0.5 * point["requests"])
+            or point["ok"] < (1 - LOST_AT_MOST) * point["requests"])
 
 
 def steady_state_rps(per_second: list[int] | None, service_s: float | None) -> float | None:

@@ -52,7 +52,9 @@ def write_reports(run_dir: Path, out_dir: Path,
         if on_problem:
             on_problem(problem)
     out_dir = Path(out_dir)
-    report = view.build(run, cases, guide)
+    # the page names what it leaves out, by file name (no path of this machine)
+    missing = [problem.replace(f"{Path(run_dir)}/", "") for problem in problems]
+    report = view.build(run, cases, guide, missing)
     suite = report.suite
     existing = {p.relative_to(out_dir).as_posix(): p
                 for p in (out_dir / "charts").glob(f"{suite}-*.svg")}

@@ -44,4 +44,4 @@ def render(report: view.Report, charts: dict[str, str]) -> str:
         suite=report.suite, run_id=report.run_id, synthetic=report.synthetic,
         note=report.note, environment=report.environment, sections=sections,
         sessions=report.sessions, warning=report.warning, provenance=report.provenance,
-        method=report.method, findings=report.findings)
+        method=report.method, findings=report.findings, missing=report.missing)

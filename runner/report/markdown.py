@@ -62,4 +62,4 @@ def render(report: view.Report, charts: dict[str, str]) -> str:
         environment=report.environment, sections=sections,
         sessions=report.sessions, warning=report.warning,
         provenance=render_table(report.provenance), method=report.method,
-        findings=report.findings)
+        findings=report.findings, missing=report.missing)

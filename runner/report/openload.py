@@ -90,6 +90,9 @@ def knee(data: StoredCase) -> Knee:
         verdict = f"held every rate offered, up to {tried:g}/s"
     else:
         verdict = f"held {held:g}/s, saturated at {first_bad:g}/s"
+    if bad_point is not None and bad_point.ok < bad_point.requests:
+        verdict += (f" ({bad_point.requests - bad_point.ok} of {bad_point.requests} requests "
+                    f"there failed or timed out: {bad_point.timeouts} timeouts)")
     ratio = held / capacity if held and capacity and first_bad is not None else None
     agrees = ratio is not None and KNEE_BAND[0] <= ratio <= KNEE_BAND[1]
     if ratio is not None and not agrees:

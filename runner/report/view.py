@@ -60,6 +60,7 @@ class Report:
     method: list[Part]
     rows: list[CaseRow]     # every case's row, in reading order
     findings: list[Finding] = ()   # one per question of the suite, first on the page
+    missing: list[str] = ()        # stored files left out, each with why: said at the top
 
 
 # ---- the run ----
@@ -392,9 +393,10 @@ def method(run: StoredRunFile, cases: list[StoredCase]) -> list[Part]:
 # ---- the report ----
 
 def build(run: StoredRunFile | dict | None, cases: list[StoredCase] | list[dict],
-          guide: Guide | None = None) -> Report:
+          guide: Guide | None = None, missing: list[str] = ()) -> Report:
     """The one report of a stored run; records' JSON is validated into records first.
-    `guide`: the suite's questions and the implementations' fixes, for the Findings."""
+    `guide`: the suite's questions and the implementations' fixes, for the Findings;
+    `missing`: the stored files that could not be read, which the page names first."""
     run = as_run(run)
     cases = ordered_cases(run, [as_case(c) for c in cases])
     found = describe.sessions(run, cases)
@@ -407,4 +409,4 @@ def build(run: StoredRunFile | dict | None, cases: list[StoredCase] | list[dict]
                   sessions=sessions, warning=warning,
                   provenance=provenance_table(cases, found),
                   method=method(run, cases), rows=rows,
-                  findings=findings(guide, rows))
+                  findings=findings(guide, rows), missing=list(missing))

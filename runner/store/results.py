@@ -505,7 +505,21 @@ def load_run(run_dir: Path) -> tuple[StoredRunFile, list[StoredCase], list[str]]
     return run, cases, problems
 
 
-RUN_ID = re.compile(r"\d{8}T\d{6}Z")
+RUN_ID = re.compile(r"\d{8}T\d{6}Z(-\d+)?")   # -2, -3: runs started in the same second
+
+
+def claim_run_dir(base: Path, run_id: str) -> Path:
+    """A new run folder `base/run_id` made here and now (`run_id-2`, ... where another run
+    took that second's), so that two runs never write into one folder."""
+    base.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        path = base / (run_id if n == 1 else f"{run_id}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise BenchError("no free run folder", file=str(base / run_id))
 
 
 def latest_run_dir(raw_root: Path, suite: str) -> Path | None:
@@ -513,7 +527,8 @@ def latest_run_dir(raw_root: Path, suite: str) -> Path | None:
     base = Path(raw_root) / suite
     runs = [p for p in base.iterdir() if p.is_dir() and RUN_ID.fullmatch(p.name)] \
         if base.is_dir() else []
-    return max(runs, default=None, key=lambda p: p.name)
+    return max(runs, default=None,
+               key=lambda p: (p.name[:16], int(p.name[17:] or 1)))   # ...Z-10 after ...Z-9
 
 
 def stored_field_names() -> set[str]:
