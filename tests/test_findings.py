@@ -63,6 +63,9 @@ def test_contenders_that_differ_in_what_is_held_equal_are_named(reference):
     database = next(f for f in report.findings if "database calls" in f.ask)
     assert "⚠ Not held equal: pools (" in database.text
     assert "psycopg-pool 4" in database.text and "asyncpg-pool 10" in database.text
+    gunicorn = next(f for f in report.findings if "gevent workers for I/O" in f.ask)
+    assert ("⚠ Not held equal: requests at once a worker (4 request threads against a task "
+            "per request, up to 1000)") in gunicorn.text   # a cap, not a worker type
     go = next(f for f in report.findings if "Go really faster" in f.ask)
     assert "⚠ Not held equal: cores" in go.text and "wrk itself used" in go.text
 

@@ -160,6 +160,11 @@ BAD_MANIFESTS = [
     (lambda m: m.replace("  hello: {runs: request}", "  hello: {runs: loop-blocking}"),
      "impl.yaml:15: endpoints.hello.runs: runs: loop-blocking needs an event loop, but server "
      "'main' has concurrency threads"),
+    # a setting's fix must say where its value goes
+    (lambda m: m.replace("lock: process\n", "lock: process\nsettings:\n  tokens: {env: BENCH_T, "
+                         "title: tokens, fix: \"pool(100)\"}\n"),
+     "impl.yaml:6: settings.tokens.fix: expected the line of code with {value} where the "
+     "setting's value goes (got 'pool(100)')"),
 ]
 
 

@@ -86,7 +86,15 @@ class Setting(_Strict):
     pool: str | None = None          # the pool whose size it sets, if any
     # the change in a team's own code that sets it, `{value}` standing for the value:
     # "anyio.to_thread.current_default_thread_limiter().total_tokens = {value}"
-    fix: str | None = Field(None, pattern=r"\{value\}")
+    fix: str | None = None
+
+    @field_validator("fix")
+    @classmethod
+    def _fix_names_the_value(cls, fix: str | None) -> str | None:
+        if fix is not None and "{value}" not in fix:
+            raise ValueError("expected the line of code with {value} where the setting's "
+                             "value goes")
+        return fix
 
 
 class Manifest(_Strict):

@@ -31,6 +31,23 @@ def _flag(argv: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
+def admits(data: StoredCase) -> str | None:
+    """How many requests one worker of the server takes on at once, as it ran: its request
+    threads, a thread or task per request (capped where the argv caps it), or its event
+    loop; None where the case does not say how its server admits requests."""
+    case = data.case
+    capped = _flag(first_argv(data), ("--worker-connections",))
+    if case.concurrency == "threads" and case.threads:
+        return f"{case.threads} request thread{'s' if case.threads > 1 else ''}"
+    if case.concurrency == "task-per-request":
+        return f"a task per request, up to {capped}" if capped else "a task per request"
+    if case.concurrency == "thread-per-request":
+        return "a thread per request"
+    if case.concurrency == "event-loop":
+        return "every connection, on its event loop"
+    return None
+
+
 def first_argv(data: StoredCase) -> list[str]:
     return next(([str(a) for a in run.server_argv] for run in data.runs), [])
 

@@ -118,6 +118,10 @@ def _better(row: CaseRow, value: float | None, base: float | None) -> bool:
 
 # ---- fairness: what was held equal, what was not ----
 
+# `threads` in a question: what one worker takes on at once, threads or not
+LABELS = {"threads": "requests at once a worker"}
+
+
 def _plural(n, word: str) -> str:
     return f"{format_number(n)} {word}{'' if n == 1 else 's'}"
 
@@ -137,7 +141,7 @@ def _cores(row: CaseRow) -> str:
 def _held(row: CaseRow) -> dict[str, str]:
     """What a comparison may hold equal, as this row ran."""
     return {"workers": _plural(row.workers or 1, "worker"),
-            "threads": "—" if row.threads is None else f"{row.threads} threads a worker",
+            "threads": row.admits or "—",
             "pools": ", ".join(f"{name} {'no cap' if size is None else size}"
                                for name, size in row.waits_in.items()) or "no pool",
             "cores": _cores(row)}
@@ -150,13 +154,13 @@ def _fairness(question: Question, rows: list[CaseRow]) -> str:
     equal, unequal, differs = [], [], []
     for name in ("workers", "threads", "pools", "cores"):
         values = list(dict.fromkeys(s[name] for s in seen))
-        text = f"{name} ({' against '.join(values)})"
+        text = f"{LABELS.get(name, name)} ({' against '.join(values)})"
         if len(values) == 1:
             if name in question.equal and values[0] != "—":
                 equal.append(values[0])
         elif name in question.equal:
             unequal.append(text)
-        elif name in ("workers", "cores"):
+        elif name in ("workers", "threads", "cores"):
             differs.append(text)
     if "connections" in question.equal:
         equal.insert(0, "the same connections")

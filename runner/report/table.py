@@ -48,6 +48,7 @@ class CaseRow:
     settings: dict = field(default_factory=dict)   # those settings as the manifest declares them
     pools: dict = field(default_factory=dict)      # pool name -> size, as /info reported
     waits_in: dict = field(default_factory=dict)   # the pools its requests wait in -> size
+    admits: str | None = None       # what one worker takes on at once, as it ran
     checks: list[str] = field(default_factory=list)   # wrk's text and Lua report disagreeing
     session: int | None = None      # index of the session that measured it (describe.sessions)
     # the load: wrk's rate over the repeats with a result
@@ -145,7 +146,7 @@ def compute_row(data: StoredCase) -> CaseRow:
         "tuned": case.tuned, "threads": case.threads, "settings": case.settings,
         "pools": {name: pool.get("size") for name, pool in
                   ((data.info or {}).get("pools") or {}).items() if isinstance(pool, dict)},
-        "waits_in": _waits_in(data),
+        "waits_in": _waits_in(data), "admits": describe.admits(data),
         "checks": describe.disagreements(data),
         "wrk_duration_s": median_or_none([w.duration_s for w in measured]),
         "heavy_requests": sum(w.requests or 0 for w in measured) if measured else None,
