@@ -24,6 +24,10 @@ def test_fib_reference():
 
 def test_honest_answers_pass():
     assert check_answer("hello", {}, 200, b'{"message": "hello"}', 0.001) == []
+    assert check_answer("sync_hello", {}, 200,
+                        b'{"kind": "sync_hello", "message": "hello"}', 0.001) == []
+    assert check_answer("sync_hello", {}, 200, b'{"message": "hello"}', 0.001) == [
+        'expected {"kind": "sync_hello", "message": "hello"}, got {\'message\': \'hello\'}']
     assert check_answer("sync_sleep", {"ms": 100}, 200,
                         body(kind="sync_sleep", ms=100, slept_ms=100.4), 0.1012) == []
     assert check_answer("cpu_process", {"n": 5_000_000}, 200,

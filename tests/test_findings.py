@@ -12,6 +12,7 @@ from runner.errors import BenchError
 from runner.report import html, latest_run_dir, load_run, markdown, readme, view
 from runner.report.findings import Guide, answer, matches
 from runner.report.table import CaseRow
+from runner.terms import ScenarioType
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -130,3 +131,46 @@ def test_readme_summary_is_the_findings(reference):
         "README.md's summary differs from the Findings: run `./just report default`")
     for finding in report.findings:
         assert f"(reports/default.md#{finding.anchor})" in block
+
+
+def test_equal_concurrency_is_the_servers_total_and_a_difference_is_named():
+    gthread = _row(server_type="gthread", workers=2, threads=4, at_once=8,
+                   admits="4 request threads")
+    sync8 = _row(id="s/i/sync-w8/k", server_type="sync", workers=8, threads=1, at_once=8,
+                 admits="1 request thread", tuned={"workers": 8}, steady_rps=9.0)
+    gevent = _row(id="s/i/gevent/k", server_type="gevent", workers=2, threads=1000,
+                  at_once=2000, admits="a task per request, up to 1000", steady_rps=30.0)
+    equal = Question(ask="At equal concurrency?", scenario="s",
+                     baseline=Pick(impl="i", server="gthread", kind="k"),
+                     contenders=[Pick(impl="i", server="sync", kind="k", set={"workers": 8})],
+                     equal=["connections", "concurrency"])
+    found = answer(equal, [gthread, sync8], Guide([equal]))
+    assert "Held equal: the same connections, 8 requests at once." in found.text
+    assert "Not held equal" not in found.text
+    defaults = Question(ask="At their defaults?", scenario="s",
+                        baseline=Pick(impl="i", server="gthread", kind="k"),
+                        contenders=[Pick(impl="i", server="gevent", kind="k")])
+    found = answer(defaults, [gthread, gevent], Guide([defaults]))
+    assert "Differs: " in found.text and (
+        "requests at once in all (8 requests against 2,000 requests)" in found.text)
+
+
+def test_a_contender_from_another_scenario_and_a_probe_named_by_its_path():
+    def probe(scenario, path, wait, **extra):
+        return _row(id=f"{scenario}/i/srv/k", scenario=scenario, type=ScenarioType.INTERFERENCE,
+                    probe=path, probe_longest_wait_s=wait, label="`def` handler", **extra)
+    slow = probe("def-probe", "/sync_hello", 1.8)
+    wide = probe("def-probe", "/sync_hello", 0.01, tuned={"limiter": 200},
+                 settings={"limiter": {"title": "limiter tokens"}})
+    fast = probe("async-probe", "/hello", 0.004)
+    question = Question(ask="Why does the probe fail?", scenario="def-probe",
+                        baseline=Pick(impl="i", server="srv", kind="k"),
+                        contenders=[Pick(impl="i", server="srv", kind="k", scenario="async-probe"),
+                                    Pick(impl="i", server="srv", kind="k", set={"limiter": 200})])
+    found = answer(question, [slow, wide, fast], Guide([question]))
+    assert found.text.startswith("`GET /hello` beside `def` handler: longest probe wait 4 ms, "
+                                 "within a 1 s probe timeout (450× shorter)")
+    assert "the baseline, `GET /sync_hello` beside `def` handler: longest probe wait 1.8 s, " \
+           "over a 1 s probe timeout" in found.text
+    assert "`GET /sync_hello` beside `def` handler with limiter tokens 200: longest probe wait " \
+           "10 ms" in found.text

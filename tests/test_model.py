@@ -173,7 +173,16 @@ def test_limits_are_records_carrying_their_numbers():
                                 title="anyio's thread limiter", pool_kind=PoolKind.THREADS)
     threads = predict(Execution("request", lock="process"), Server("threads", 2, 4), facts())
     assert threads.in_service == 8
-    assert threads.limit == Limit(LimitKind.REQUEST_THREADS, 4, workers=2)
+    assert threads.limit == Limit(LimitKind.REQUEST_THREADS, 4, workers=2,
+                                  admission=Concurrency.THREADS)
+    # gevent: a greenlet per request, capped by --worker-connections (the server's threads)
+    tasks = predict(Execution("request", lock="process"), Server("task-per-request", 2, 4),
+                    facts(0.05, 0.0001))
+    assert (tasks.in_service, tasks.limit.kind, tasks.limit.count) == (8, LimitKind.REQUEST_THREADS, 4)
+    assert limit_text(tasks.limit).startswith("4 requests at once, a task each")
+    uncapped = predict(Execution("request", lock="process"), Server("task-per-request", 2),
+                       facts(0.05, 0.0001))
+    assert uncapped.in_service == 100
     loop = predict(Execution("loop"), Server(LOOP, 1), facts())
     assert loop.limit == Limit(LimitKind.EVERY_CONNECTION, 100, workers=1,
                                admission=Concurrency.EVENT_LOOP)

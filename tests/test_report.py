@@ -642,21 +642,23 @@ def test_each_section_opens_with_a_compact_verdict(stored, model_stored):
                 assert any(r.cells[index].text not in ("", "—") for r in section.verdict.rows)
     sleep = _section(*stored, "sleep")
     assert [c.header for c in sleep.verdict.columns] == [
-        "endpoint", "server", "steady (req/s)", "model allows (req/s)", "why", "p50 (ms)",
-        "p99 (ms)", "of best"]
+        "endpoint", "server", "steady (req/s)", "of best", "model allows (req/s)",
+        "limited by", "p50 (ms)", "p99 (ms)"]
     rows = _verdict(sleep)
     # n/a combinations are a line under the table, not rows; a failed row stays and says why
     assert [r["endpoint"] for r in rows] == ["`async def` + `await asyncio.sleep`",
                                              "`def` handler (`time.sleep`)",
                                              "`time.sleep` in a view"]
-    assert sleep.verdict.notes == ["Not served (n/a, the framework has no such mechanism): "
-                                   "python-flask: async_sleep (flask-dev)."]
+    assert sleep.verdict.notes[-1] == ("Not served (n/a, the framework has no such "
+                                       "mechanism): python-flask: async_sleep (flask-dev).")
+    # a warning or a failure is a numbered footnote, the row keeps a few words and its mark
+    assert sleep.verdict.notes[1].startswith("⚠² failed: check failed: GET /sync_sleep")
     fast, sync, failed = rows
     assert (fast["steady (req/s)"], fast["of best"], fast["p50 (ms)"]) == ("100", "100%", "1,006")
     assert (sync["steady (req/s)"], sync["model allows (req/s)"], sync["of best"]) == (
         "40", "39.9", "40%")
     assert sync["server"] == "python-fastapi · uvicorn"
-    assert failed["steady (req/s)"] == "failed" and failed["why"].startswith("failed: check")
+    assert failed["steady (req/s)"] == "failed" and failed["limited by"] == "failed ⚠²"
 
 
 def test_a_rate_without_a_steady_state_says_it_includes_the_ramp(stored):

@@ -131,6 +131,12 @@ async def hello():
     return {"message": "hello"}
 
 
+@app.get("/sync_hello")
+def sync_hello():
+    # a `def` health check: FastAPI runs it in anyio's threads, behind every busy `def` handler
+    return {"kind": "sync_hello", "message": "hello"}
+
+
 # --- waiting -------------------------------------------------------------------------
 
 def slept(kind: str, ms: int, started: float) -> dict:

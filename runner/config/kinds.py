@@ -7,6 +7,7 @@ implementations declare in their manifest which of these they serve.
 # kind -> the query parameter it needs
 KINDS: dict[str, str | None] = {
     "hello": None,
+    "sync_hello": None,
     "async_sleep": "ms",
     "sync_sleep": "ms",
     "blocking_in_async": "ms",

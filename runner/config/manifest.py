@@ -105,6 +105,7 @@ class Manifest(_Strict):
     # CPU work serialised by a lock per process (CPython's GIL: process) or not (none);
     # an endpoint may say otherwise
     lock: Lock
+    lock_name: str | None = None     # the lock as readers know it ("the GIL"), in the report
     # the pools endpoints run in, by the name /info reports their size under: a title each
     pools: dict[str, str] = {}
     # limits a suite may set per server (`set:` in the suite), by name
@@ -187,7 +188,9 @@ def execution_of(manifest: Manifest, kind: str) -> dict:
     via = {"via": endpoint.via, "via_title": manifest.pools.get(endpoint.via)} if endpoint.via else {}
     return {"runs": endpoint.runs, "pool": endpoint.pool,
             "pool_title": manifest.pools.get(endpoint.pool) if endpoint.pool else None,
-            **via, "lock": endpoint.lock or manifest.lock}
+            **via, "lock": endpoint.lock or manifest.lock,
+            "lock_title": manifest.lock_name if (endpoint.lock or manifest.lock) == Lock.PROCESS
+            else None}
 
 
 def load_impls(root: Path) -> dict[str, Impl]:

@@ -186,9 +186,12 @@ class Pick(_Strict):
     server: str
     kind: str
     set: dict[str, PositiveInt | Literal["auto"]] = {}
+    scenario: str | None = None     # another scenario than the question's (e.g. another probe)
 
 
-HELD = ("connections", "workers", "threads", "pools", "cores")
+# what a question may hold equal; `threads` is what one worker takes on at once, and
+# `concurrency` what the server takes on at once (its workers times that)
+HELD = ("connections", "workers", "threads", "concurrency", "pools", "cores")
 
 
 class Question(_Strict):
@@ -323,15 +326,15 @@ def _check_questions(loaded: LoadedSuite) -> None:
     """Each question names a scenario of the suite, and kinds that scenario runs."""
     kinds = {s.name: s.kinds for s in loaded.suite.scenarios}
     for index, question in enumerate(loaded.suite.questions):
-        if question.scenario not in kinds:
-            raise loaded.error(f"no scenario {question.scenario!r}; expected one of "
-                               + ", ".join(kinds), ("questions", index, "scenario"))
         picks = [("baseline",), *(("contenders", i) for i in range(len(question.contenders)))]
-        for where, pick in zip(picks, [question.baseline, *question.contenders]):
-            if pick.kind not in kinds[question.scenario]:
-                raise loaded.error(f"kind {pick.kind!r} is not one of scenario "
-                                   f"{question.scenario}'s kinds "
-                                   f"({', '.join(kinds[question.scenario])})",
+        for where, pick in [((), None), *zip(picks, [question.baseline, *question.contenders])]:
+            scenario = (pick and pick.scenario) or question.scenario
+            if scenario not in kinds:
+                raise loaded.error(f"no scenario {scenario!r}; expected one of "
+                                   + ", ".join(kinds), ("questions", index, *where, "scenario"))
+            if pick is not None and pick.kind not in kinds[scenario]:
+                raise loaded.error(f"kind {pick.kind!r} is not one of scenario {scenario}'s "
+                                   f"kinds ({', '.join(kinds[scenario])})",
                                    ("questions", index, *where, "kind"))
 
 

@@ -30,6 +30,7 @@ class Finding:
     completions: float | None = None        # FEW_COMPLETIONS: those counted
     threads: int | None = None              # SHARED_LOCK: runnable threads in one process
     switch_interval_s: float | None = None  # SHARED_LOCK: the lock's, where reported
+    lock_title: str | None = None           # SHARED_LOCK: the lock as readers know it
     server_cores: float | None = None       # CORES_USED, IDLED_IN_CALIBRATION: the server's
     model_cores: float | None = None        # CORES_USED: the cores the model gives it
     p50_s: float | None = None              # LATENCY_UNDER_LOAD; CORES_USED if it waited
@@ -50,6 +51,7 @@ class Measured:
     machine_irq_cores: float | None = None  # of those, in interrupts
     cores: int | None = None                # the machine's
     switch_interval_s: float | None = None  # of the process-wide lock, where reported
+    lock_title: str | None = None           # that lock as readers know it ("the GIL")
     service_s: float | None = None          # one request alone
     p50_s: float | None = None              # under load
     connections: int | None = None
@@ -78,7 +80,8 @@ def _shared_lock(prediction: Prediction, efficiency: float,
                  measured: Measured) -> Finding | None:
     if prediction.runnable_per_process > 1 and efficiency < 1:
         return Finding(FindingKind.SHARED_LOCK, threads=prediction.runnable_per_process,
-                       switch_interval_s=measured.switch_interval_s)
+                       switch_interval_s=measured.switch_interval_s,
+                       lock_title=measured.lock_title)
     return None
 
 

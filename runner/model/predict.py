@@ -50,6 +50,7 @@ class Execution:
     pool_title: str | None = None   # the pool's name in words, from the manifest
     via: str | None = None          # the connection pool a request waits in
     via_title: str | None = None
+    lock_title: str | None = None   # the process-wide lock as readers know it ("the GIL")
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,8 @@ def _service_capped(facts: Facts, in_service: int) -> bool:
 def _admits(server: Server) -> int | None:
     if server.concurrency == Concurrency.THREADS:
         return server.threads or 1
+    if server.concurrency == Concurrency.TASK_PER_REQUEST and server.threads:
+        return server.threads   # a cap on the tasks at once (gevent's worker connections)
     if server.concurrency in UNBOUNDED:
         return None
     raise NoModel(f"unknown server concurrency {server.concurrency!r}")
@@ -223,7 +226,8 @@ def _requests_limit(execution: Execution, server: Server, facts: Facts,
     limits = []   # requests at once per worker, tightest first on a tie
     admits = _admits(server)
     if admits is not None:
-        limits.append(Limit(LimitKind.REQUEST_THREADS, admits))
+        limits.append(Limit(LimitKind.REQUEST_THREADS, admits,
+                            admission=Concurrency(server.concurrency)))
     if execution.runs == Runs.LOOP_BLOCKING:
         limits.append(Limit(LimitKind.BLOCKED_LOOP, 1))
     if execution.runs == Runs.POOL:
@@ -251,7 +255,7 @@ def _cores_limit(execution: Execution, server: Server, facts: Facts, usable: int
     if _process_pool(execution, facts):
         return replace(beside, kind=LimitKind.POOL_PROCESSES, count=usable)
     if execution.lock == Lock.PROCESS:
-        return replace(beside, kind=LimitKind.PROCESS_LOCK)
+        return replace(beside, kind=LimitKind.PROCESS_LOCK, title=execution.lock_title)
     if execution.runs in (Runs.LOOP, Runs.LOOP_BLOCKING):
         return replace(beside, kind=LimitKind.LOOP_CORE)
     if facts.parallelism:

@@ -19,7 +19,7 @@ from .table import CaseRow
 from ..store.results import StoredPoint, StoredResources
 from .figures import (ERRORS, P50, P99, PROCESSES, RSS_PEAK, THREADS, WRK_CORES, Place,
                       placed)
-from .sentences import cause_text, limit_text
+from .sentences import cause_text, limit_text, limit_words
 
 FLAG = "⚠"
 RESUMED = "†"    # marks a row measured by another session than the run's first
@@ -195,53 +195,101 @@ def marks(row, first_session: int | None) -> str:
     return out
 
 
-def _why(row) -> str:
-    """The model's limit in words, and what to read with care (short)."""
+def _flags(row) -> list[str]:
+    """What to read with care in a verdict row, each a footnote under the table."""
     if row.status == Status.FAILED:
-        return f"failed: {_text(row.reason) or 'no reason given'}"
-    parts = [_text(row.bottleneck)]
+        return [f"failed: {_text(row.reason) or 'no reason given'}"]
+    flags = []
     if row.wrk_saturated:
-        parts.append(f"{FLAG} INVALID: wrk saturated its cores")
+        flags.append(f"INVALID: wrk saturated its cores ({row.of(WRK_CORES):.2f} used)")
     if row.disagrees:
-        parts.append(f"{FLAG} {cause(row)}")
+        flags.append(cause(row))
     if row.unsteady:
-        parts.append(f"{FLAG} {row.unsteady}")
+        flags.append(row.unsteady)
     if expected_latency_too_long(row):
-        parts.append(f"{FLAG} queue longer than the {row.duration_s:g} s run: "
-                     "latency shows the early requests only")
+        flags.append(f"queue longer than the {row.duration_s:g} s run: the latency shows "
+                     "the early requests only")
     if row.rps_too_wide:
-        parts.append(f"{FLAG} wide spread between repeats")
-    return "; ".join(p for p in parts if p)
+        flags.append(f"wide spread between repeats (CV ≥ {CV_LIMIT:.0%}): rerun before "
+                     "trusting the median")
+    return flags
 
 
-def verdict_table(rows: list[CaseRow], first_session: int | None) -> Table:
-    """A load scenario's answer: one row per served configuration, steady rate first."""
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class Footnotes:
+    """Numbered notes under a table: the same text keeps its number."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def refs(self, texts: list[str]) -> str:
+        marks = []
+        for text in texts:
+            if text not in self.texts:
+                self.texts.append(text)
+            marks.append(str(self.texts.index(text) + 1).translate(SUPERSCRIPT))
+        return f" {FLAG}{','.join(marks)}" if marks else ""
+
+    def lines(self) -> list[str]:
+        return [f"{FLAG}{str(i).translate(SUPERSCRIPT)} {t}."
+                for i, t in enumerate(self.texts, 1)]
+
+
+def _limited(row) -> str:
+    """What limits the row, in a few words (the details say it in full)."""
+    if row.status == Status.FAILED:
+        return "failed"
+    if row.limit is not None:
+        return limit_words(row.limit)
+    return _text(row.bottleneck)
+
+
+def _against(rate: float | None, base: float | None, best: float | None,
+             is_base: bool) -> Cell:
+    """The rate as a factor of the baseline's (or a share of the best, without one)."""
+    if rate is None:
+        return Cell(MISSING, None)
+    if base:
+        return Cell("baseline" if is_base else f"{float(f'{rate / base:.2g}'):g}×", rate / base)
+    share = rate / best if best else None
+    return _value(MISSING if share is None else f"{share:.0%}", share)
+
+
+def verdict_table(rows: list[CaseRow], first_session: int | None,
+                  baseline: CaseRow | None = None) -> Table:
+    """A load scenario's answer: one row per served configuration, its rate beside the
+    baseline's (a question's), what limits it in a few words; warnings as footnotes."""
     shown = [r for r in rows if served(r)]
-    rates = [headline_rps(r)[0] for r in shown if measured(r)]
-    best = max((r for r in rates if r), default=None)
+    best = max((r for r in (headline_rps(r)[0] for r in shown if measured(r)) if r),
+               default=None)
+    base = headline_rps(baseline)[0] if baseline is not None and measured(baseline) else None
     unit = seconds_unit([r.of(f) for r in shown for f in (P50, P99)])
-    columns = header("endpoint*", "server*", "steady (req/s)", "model allows (req/s)",
-                       "why*", f"p50 ({unit[0]})", f"p99 ({unit[0]})", "of best")
-    out = []
+    columns = header("endpoint*", "server*", "steady (req/s)",
+                     "× baseline" if base else "of best", "model allows (req/s)",
+                     "limited by*", f"p50 ({unit[0]})", f"p99 ({unit[0]})")
+    notes, out = Footnotes(), []
     for row in shown:
         name = [Cell(row.label + marks(row, first_session), row.label),
                 Cell(server_name(row), server_name(row))]
+        limited = _limited(row) + notes.refs(_flags(row))
         if not measured(row):
-            out.append(Row(_text(row.status), name + [Cell("failed", None),
-                           Cell("", None), Cell(_why(row), _why(row)),
-                           Cell("", None), Cell("", None), Cell("", None)]))
+            out.append(Row(_text(row.status), name + [Cell("failed", None), Cell("", None),
+                           Cell("", None), Cell(limited, limited), Cell("", None),
+                           Cell("", None)]))
             continue
         rate, ramp = headline_rps(row)
-        share = rate / best if rate is not None and best else None
         out.append(Row(_text(row.status), name + [
             _value(format_rps(rate) + (" (incl. ramp)" if ramp else ""), rate),
+            _against(rate, base, best, row is baseline),
             _value(format_rps(row.ceiling_rps), row.ceiling_rps),
-            Cell(_why(row), _why(row)),
+            Cell(limited, limited),
             _value(format_in(row.of(P50), unit), row.of(P50)),
-            _value(format_in(row.of(P99), unit), row.of(P99)),
-            _value(MISSING if share is None else f"{share:.0%}", share)],
+            _value(format_in(row.of(P99), unit), row.of(P99))],
             invalid=bool(row.wrk_saturated)))
-    return fold_common(drop_empty(Table("Verdict", columns, out, kind="verdict"), keep=2), "why")
+    table = Table("Verdict", columns, out, notes=notes.lines(), kind="verdict")
+    return fold_common(drop_empty(table, keep=2), "limited by")
 
 
 def _starved_seconds(row) -> int:

@@ -48,6 +48,14 @@ def admits(data: StoredCase) -> str | None:
     return None
 
 
+def at_once(data: StoredCase) -> int | None:
+    """How many requests the whole server takes on at once (its workers times what one
+    admits), where something caps it; None where every connection is taken on."""
+    case = data.case
+    capped = case.concurrency in ("threads", "task-per-request") and case.threads
+    return (case.workers or 1) * case.threads if capped else None
+
+
 def first_argv(data: StoredCase) -> list[str]:
     return next(([str(a) for a in run.server_argv] for run in data.runs), [])
 

@@ -58,6 +58,9 @@ def _describe(row: CaseRow, base: CaseRow | None = None) -> str:
     baseline's), the settings the suite changed."""
     settings = [f"{(row.settings.get(k) or {}).get('title') or k} {v}"
                 for k, v in row.tuned.items() if k not in ("workers", "threads")]
+    if row.probe:   # a probe's row is named by its probe, beside the heavy load
+        return (f"`GET {row.probe}` beside {row.label}"
+                + (f" with {', '.join(settings)}" if settings else ""))
     if base is not None and (row.impl, row.server_type, row.workers, row.threads) == (
             base.impl, base.server_type, base.workers, base.threads):
         return row.label + (f" with {', '.join(settings)}" if settings else "")
@@ -119,7 +122,7 @@ def _better(row: CaseRow, value: float | None, base: float | None) -> bool:
 # ---- fairness: what was held equal, what was not ----
 
 # `threads` in a question: what one worker takes on at once, threads or not
-LABELS = {"threads": "requests at once a worker"}
+LABELS = {"threads": "requests at once a worker", "concurrency": "requests at once in all"}
 
 
 def _plural(n, word: str) -> str:
@@ -142,6 +145,8 @@ def _held(row: CaseRow) -> dict[str, str]:
     """What a comparison may hold equal, as this row ran."""
     return {"workers": _plural(row.workers or 1, "worker"),
             "threads": row.admits or "—",
+            "concurrency": ("every connection" if row.at_once is None
+                            else _plural(row.at_once, "request")),
             "pools": ", ".join(f"{name} {'no cap' if size is None else size}"
                                for name, size in row.waits_in.items()) or "no pool",
             "cores": _cores(row)}
@@ -152,16 +157,16 @@ def _fairness(question: Question, rows: list[CaseRow]) -> str:
     and workers or cores that differ are named even where the question expects it."""
     seen = [_held(r) for r in rows]
     equal, unequal, differs = [], [], []
-    for name in ("workers", "threads", "pools", "cores"):
+    for name in ("workers", "threads", "concurrency", "pools", "cores"):
         values = list(dict.fromkeys(s[name] for s in seen))
         text = f"{LABELS.get(name, name)} ({' against '.join(values)})"
         if len(values) == 1:
             if name in question.equal and values[0] != "—":
-                equal.append(values[0])
+                equal.append(values[0] + (" at once" if name == "concurrency" else ""))
         elif name in question.equal:
             unequal.append(text)
-        elif name in ("workers", "threads", "cores"):
-            differs.append(text)
+        elif not all(r.tuned for r, s in zip(rows, seen) if s[name] != seen[0][name]):
+            differs.append(text)   # named, unless the settings a contender changed explain it
     if "connections" in question.equal:
         equal.insert(0, "the same connections")
     parts = ["Held equal: " + ", ".join(equal) + "." if equal else "",
@@ -210,9 +215,8 @@ def answer(question: Question, rows: list[CaseRow], guide: Guide) -> Finding:
     """The question's finding from its scenario's rows: the answer first (the best
     contender against the baseline, or the baseline when none beats it), the fix and its
     cost, the other contenders, then what was held equal; a row not measured says so."""
-    mine = [r for r in rows if r.scenario == question.scenario]
-    base = next((r for r in mine if matches(question.baseline, r)), None)
-    picks = [(p, next((r for r in mine if matches(p, r)), None)) for p in question.contenders]
+    base = _row(question, question.baseline, rows)
+    picks = [(p, _row(question, p, rows)) for p in question.contenders]
     link = anchor(question.scenario)
     if base is None:
         return Finding(question.ask, "The baseline was not measured in this run.", link, None)
@@ -242,6 +246,20 @@ def answer(question: Question, rows: list[CaseRow], guide: Guide) -> Finding:
     parts.append(_fairness(question, [base, *measured]))
     text = " ".join(p for p in parts if p)
     return Finding(question.ask, text, link, _figure(best or base)[0])
+
+
+def _row(question: Question, pick: Pick, rows: list[CaseRow]) -> CaseRow | None:
+    scenario = pick.scenario or question.scenario
+    return next((r for r in rows if r.scenario == scenario and matches(pick, r)), None)
+
+
+def baseline_of(guide: Guide | None, scenario: str, rows: list[CaseRow]) -> CaseRow | None:
+    """The row a scenario's verdict sets the others against: the baseline of the first
+    question asked of that scenario, where it was measured."""
+    for question in guide.questions if guide else []:
+        if question.scenario == scenario and not question.baseline.scenario:
+            return _row(question, question.baseline, rows)
+    return None
 
 
 def findings(guide: Guide | None, rows: list[CaseRow]) -> list[Finding]:

@@ -45,7 +45,7 @@ def declared(data: StoredCase) -> tuple[Execution, Server] | None:
     if not case.execution or not case.concurrency:
         return None
     execution = case.execution.model_dump(include={"runs", "pool", "lock", "pool_title",
-                                                   "via", "via_title"})
+                                                   "via", "via_title", "lock_title"})
     return (Execution(**execution),
             Server(case.concurrency, case.workers or 1, case.threads))
 
@@ -187,6 +187,18 @@ def prediction(data: StoredCase, service_s: float | None,
     return found, limit_text(found.limit)
 
 
+def server_cores(data: StoredCase, runs: list[StoredRun]) -> float | None:
+    """The cores a row without a model (hello) could use, from where its work runs: its
+    workers, each one's lock or event loop, the runtime's threads; the machine's at most."""
+    if not declared(data) or not connections(data) or not cores_of(data):
+        return None
+    facts = replace(_facts(data, runs, 1.0), cores_left=None)
+    try:
+        return predict(*declared(data), facts).parallel
+    except NoModel:
+        return None
+
+
 def connection_split(runs: list[StoredRun]) -> list[int] | None:
     """Connections held per worker process, element-wise median over the repeats, where
     every repeat measured the same number of processes holding connections."""
@@ -210,7 +222,8 @@ def demand_note(data: StoredCase, runs: list[StoredRun],
     if before and abs(loaded / before - 1) > 0.1:
         note += f" ({loaded / before - 1:+.0%} against calibration)"
     if found.runnable_per_process > 1:
-        note += f", {found.runnable_per_process} threads on one process-wide lock"
+        lock = data.case.execution.lock_title if data.case.execution else None
+        note += f", {found.runnable_per_process} threads on {lock or 'one process-wide lock'}"
     return note
 
 
@@ -238,7 +251,8 @@ def measured_facts(data: StoredCase, runs: list[StoredRun],
                     server_cores=median_or_none(server_cores), service_s=service_s,
                     p50_s=median_or_none(p50), steady_completions=median_or_none(counted),
                     connections=connections(data),
-                    switch_interval_s=(data.info or {}).get("lock_switch_interval_s"))
+                    switch_interval_s=(data.info or {}).get("lock_switch_interval_s"),
+                    lock_title=data.case.execution.lock_title if data.case.execution else None)
 
 
 def goodput(wrk: StoredWrk) -> float | None:
@@ -290,7 +304,7 @@ def model_columns(data: StoredCase, runs: list[StoredRun]) -> dict:
         "cause": cause_text(findings) if findings is not None else None,
         "findings": findings,
         "cpu_demand_s": cpu_demand(data, runs),
-        "usable_cores": found.parallel if found else None,
+        "usable_cores": found.parallel if found else server_cores(data, runs),
         "good_rps": median_or_none([goodput(run.wrk) for run in runs]) if errors else None,
     }
 

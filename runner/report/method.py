@@ -83,12 +83,34 @@ def _measuring(repeats: int, warmup: float | None) -> Part:
     ], [])
 
 
+GLOSSARY = Part("Words used on this page", [
+    "capacity (model allows): the highest steady rate the model expects of a row, the fewer "
+    "of the requests in service over one request's time (K / s) and the cores the work can "
+    "use over the CPU one request takes (P / d).",
+    "efficiency: the measured steady rate over that capacity; within 0.9 to 1.1 the model "
+    "explains the row, outside it the row says what the model missed.",
+    "the model: Little's law applied to where each endpoint's work runs (an event loop, a "
+    "pool of threads or processes, one thread per request), as its implementation declares "
+    "it, with the sizes the server reported; explained under The model below.",
+    "the GIL: CPython's global interpreter lock, one per process: one thread computes at a "
+    "time, so threads overlap waits but not CPU work.",
+    "knee: under a fixed arrival rate, the highest offered rate a row held: its p99 within "
+    "the scenario's knee factor (1.5) of one request's time plus 20 ms, and at most 1 % of "
+    "its requests unanswered.",
+    "round: the time until every request in service has been replaced once (K / X); a run "
+    "shorter than a few rounds counts few completions.",
+], [GIL, LITTLE])
+
+
 COLUMNS = Part("The columns", [
     "Each scenario opens with its verdict: one row per configuration served, named by the "
     "endpoint as its implementation declares it and by the server as it ran (read from its "
-    "command line). steady req/s is the headline rate; model allows is the model's ceiling "
-    "and why names the limit that sets it; p50 and p99 are latencies; of best is the "
-    "row's steady rate over the best row's. A rate marked (incl. ramp) is wrk's whole-run "
+    "command line). steady req/s is the headline rate; × baseline is that rate over the "
+    "rate of the row the scenario's first question starts from (of best, where no question "
+    "names one: over the best row's); model allows is the model's ceiling and limited by "
+    "names, in a few words, the limit that sets it (the details say it in full); p50 and p99 "
+    "are latencies. A ⚠ with a number points to a note under the table: a warning about "
+    "that row or the reason it failed. A rate marked (incl. ramp) is wrk's whole-run "
     "rate, which counts the seconds before the first answers arrived. The tables after it, "
     "folded away, hold every figure; a column empty in every row is left out.",
     "req/s (incl. ramp) is wrk's completed requests over the run's duration: a run of d "
@@ -290,6 +312,6 @@ def method_parts(repeats: int, warmup: float | None, interference: bool,
                  checks: tuple[int, int] = (0, 0), open_load: bool = False) -> list[Part]:
     """The method's parts; the interference and open parts only where the run has such
     scenarios."""
-    parts = [_measuring(repeats, warmup), COLUMNS, MODEL, LIMITS, RESOURCES,
+    parts = [GLOSSARY, _measuring(repeats, warmup), COLUMNS, MODEL, LIMITS, RESOURCES,
              _cross_check(*checks)]
     return parts + [INTERFERENCE] * interference + [OPEN] * open_load

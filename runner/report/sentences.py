@@ -29,7 +29,9 @@ def _beside(limit: Limit) -> str:
 
 def _per_worker(limit: Limit) -> str:
     """A limit per worker: what one worker has, times the workers."""
-    if limit.kind == LimitKind.REQUEST_THREADS:
+    if limit.kind == LimitKind.REQUEST_THREADS and limit.admission == Concurrency.TASK_PER_REQUEST:
+        what = f"{plural(limit.count, 'request')} at once, a task each"
+    elif limit.kind == LimitKind.REQUEST_THREADS:
         what = ("one request at a time" if limit.count == 1
                 else plural(limit.count, "request thread"))
     elif limit.kind == LimitKind.BLOCKED_LOOP:
@@ -39,7 +41,7 @@ def _per_worker(limit: Limit) -> str:
     elif limit.kind == LimitKind.CONNECTION_POOL:
         what = f"{limit.title}: {plural(limit.count, 'connection')}"
     elif limit.kind == LimitKind.PROCESS_LOCK:
-        what = "one core per process (process-wide lock)"
+        what = f"one core per process ({limit.title or 'process-wide lock'})"
     elif limit.kind == LimitKind.LOOP_CORE:
         what = "one core per event loop"
     else:
@@ -49,6 +51,41 @@ def _per_worker(limit: Limit) -> str:
 
 def _split(limit: Limit) -> str:
     return f", connections split {'/'.join(map(str, limit.split))}" if limit.split else ""
+
+
+def limit_words(limit: Limit) -> str:
+    """The limit in a few words, for a verdict table ("anyio's thread limiter: 40 threads",
+    "the GIL: 1 core a process × 2 workers"); limit_text says it in full."""
+    kind, count = limit.kind, limit.count
+    if kind == LimitKind.EVERY_CONNECTION:
+        return "no cap: every connection"
+    if kind == LimitKind.SERVICE_CONNECTIONS:
+        return f"{limit.title}: {plural(count, 'connection')} in all"
+    if kind in CORE_WORDS:
+        return CORE_WORDS[kind](limit)
+    if kind == LimitKind.REQUEST_THREADS:
+        what = ("1 request at a time" if count == 1 else
+                f"{count:g} tasks at once" if limit.admission == Concurrency.TASK_PER_REQUEST
+                else plural(count, "request thread"))
+    elif kind == LimitKind.BLOCKED_LOOP:
+        what = "the event loop, blocked"
+    elif kind == LimitKind.POOL:
+        what = f"{limit.title}: {plural(count, str(limit.pool_kind)[:-1])}"
+    elif kind == LimitKind.CONNECTION_POOL:
+        what = f"{limit.title}: {plural(count, 'connection')}"
+    elif kind == LimitKind.PROCESS_LOCK:
+        what = f"{limit.title or 'a process-wide lock'}: 1 core a process"
+    else:
+        what = "1 core an event loop"
+    return what + (f" × {limit.workers} workers" if limit.workers > 1 else "")
+
+
+CORE_WORDS = {
+    LimitKind.CORES_LEFT: lambda limit: f"cores: {limit.cores_left:.2g} left beside wrk",
+    LimitKind.POOL_PROCESSES: lambda limit: f"cores: {plural(limit.count, 'pool process')}",
+    LimitKind.RUNTIME_THREADS: lambda limit: f"cores: {limit.count:g} runtime threads",
+    LimitKind.SHARED_CORES: lambda limit: f"cores, shared with {limit.title}",
+}
 
 
 def limit_text(limit: Limit) -> str:
@@ -82,7 +119,8 @@ def finding_text(finding: Finding) -> str:
                 f"moves the rate by {1 / counted:.0%}")
     if kind == FindingKind.SHARED_LOCK:
         interval = finding.switch_interval_s
-        return (f"{finding.threads} runnable threads share one process-wide lock"
+        return (f"{finding.threads} runnable threads share "
+                f"{finding.lock_title or 'one process-wide lock'}"
                 + (f" (switch interval {interval * 1000:g} ms)" if interval else ""))
     if kind == FindingKind.CORES_USED:
         text = (f"the server used {finding.server_cores:.2f} cores of the "

@@ -49,6 +49,8 @@ class CaseRow:
     pools: dict = field(default_factory=dict)      # pool name -> size, as /info reported
     waits_in: dict = field(default_factory=dict)   # the pools its requests wait in -> size
     admits: str | None = None       # what one worker takes on at once, as it ran
+    at_once: int | None = None      # what the server takes on at once (None: every connection)
+    probe: str | None = None        # an interference scenario's probe: its path
     checks: list[str] = field(default_factory=list)   # wrk's text and Lua report disagreeing
     session: int | None = None      # index of the session that measured it (describe.sessions)
     # the load: wrk's rate over the repeats with a result
@@ -119,11 +121,14 @@ def format_params(params: dict | None) -> str:
 
 def _waits_in(data: StoredCase) -> dict[str, int | None]:
     """The pools a request of this case waits in (its work's pool, the connection pool it
-    waits in), by name, with the size /info reported (None: no cap)."""
+    waits in), by their titles, with the size /info reported (None: no cap)."""
     execution = data.case.execution
     reported = (data.info or {}).get("pools") or {}
-    names = [n for n in ((execution.pool, execution.via) if execution else ()) if n]
-    return {name: (reported.get(name) or {}).get("size") for name in names}
+    if execution is None:
+        return {}
+    named = [(n, t) for n, t in ((execution.pool, execution.pool_title),
+                                 (execution.via, execution.via_title)) if n]
+    return {title or name: (reported.get(name) or {}).get("size") for name, title in named}
 
 
 def compute_row(data: StoredCase) -> CaseRow:
@@ -147,6 +152,8 @@ def compute_row(data: StoredCase) -> CaseRow:
         "pools": {name: pool.get("size") for name, pool in
                   ((data.info or {}).get("pools") or {}).items() if isinstance(pool, dict)},
         "waits_in": _waits_in(data), "admits": describe.admits(data),
+        "at_once": describe.at_once(data),
+        "probe": (case.probe or {}).get("path"),
         "checks": describe.disagreements(data),
         "wrk_duration_s": median_or_none([w.duration_s for w in measured]),
         "heavy_requests": sum(w.requests or 0 for w in measured) if measured else None,

@@ -18,7 +18,7 @@ from . import cells, describe
 from .cells import FLAG, Cell, Column, Row, Table  # noqa: F401  (the renderers' vocabulary)
 from .environment import Environment, environment
 from .method import Part, method_parts
-from .findings import Finding, Guide, anchor, findings
+from .findings import Finding, Guide, anchor, baseline_of, findings
 from .table import CaseRow, compute_rows
 from ..units import MISSING, format_mib, format_rps, format_seconds, format_wrk, is_missing  # noqa: F401
 from ..terms import ScenarioType, Status
@@ -310,7 +310,7 @@ def _footnotes(rows: list[CaseRow], found: list[describe.Session]) -> list[str]:
 
 
 def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[CaseRow],
-                     found: list[describe.Session]) -> list[Section]:
+                     found: list[describe.Session], guide: Guide | None = None) -> list[Section]:
     """One section per scenario, in the suite's order: the verdict, then the details."""
     wrk = _wrk_settings(cases)
     sections = []
@@ -326,7 +326,7 @@ def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[Cas
             details = [cells.probe_table(part)]
             lead = _probe_lead(cases, part, str(name))
         else:
-            verdict = cells.verdict_table(part, 0)
+            verdict = cells.verdict_table(part, 0, baseline_of(guide, str(name), part))
             details = [cells.throughput_table(part), cells.latency_table(part),
                        cells.resource_table(part)]
             lead = []
@@ -405,7 +405,7 @@ def build(run: StoredRunFile | dict | None, cases: list[StoredCase] | list[dict]
     return Report(suite=suite_name(run, cases), run_id=run_id(run, cases),
                   synthetic=run.synthetic, note=run.note,
                   environment=environment(run, cases),
-                  sections=compute_sections(run, cases, rows, found),
+                  sections=compute_sections(run, cases, rows, found, guide),
                   sessions=sessions, warning=warning,
                   provenance=provenance_table(cases, found),
                   method=method(run, cases), rows=rows,

@@ -82,6 +82,7 @@ class StoredExecution(_Stored):
     via: str | None = None
     via_title: str | None = None
     lock: str
+    lock_title: str | None = None   # the lock as readers know it ("the GIL")
 
 
 class StoredCaseFacts(_Stored):
