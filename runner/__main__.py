@@ -3,7 +3,7 @@
 Reads like a table of contents: parse the arguments, load and validate the input, hand
 the work to bench or report, print the outcome. Only this module prints a final error
 and chooses the exit code: 0 every case measured, 3 some or all cases failed, 2 bad input,
-130 an interruption (docs/errors.md).
+4 a report that skipped unreadable stored files, 130 an interruption (docs/errors.md).
 
 Every message is printed as it is: rich markup is off, so `[a-z]` in a message stays.
 """
@@ -17,9 +17,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .errors import EXIT_CASES_FAILED, EXIT_INTERRUPTED, EXIT_OK, BenchError
+from .errors import (EXIT_CASES_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REPORT_INCOMPLETE,
+                     BenchError)
 from .config.manifest import load_impls
-from .measure.procs import OWNED, live_runs, stop_left_over
+from .measure.procs import (OWNED, MachineBusy, live_runs, machine_lock, machine_lock_path,
+                            stop_left_over)
 from .measure.services import ServiceHost
 from .config.suite import load_suite, plan_cases
 from .terms import Status
@@ -75,22 +77,33 @@ def load_plan(args):
 
 
 def cmd_bench(args) -> int:
-    from .measure import bench
-    from .report import latest_run_dir, write_reports
-    from .store.results import claim_run_dir, new_run_id
     impls, suite, cases = load_plan(args)
-    raw_root = Path(args.raw_dir) / suite.name
-    run_dir = None
-    if args.resume:
-        run_dir = latest_run_dir(Path(args.raw_dir), suite.name)
-        if run_dir is None:
-            console.print(f"nothing to resume under {raw_root}; starting a new run")
     clean_up_after_killed_runs(Path(args.raw_dir))
     others = live_runs(Path(args.raw_dir) / RUNNING)
     if others:
         raise BenchError(f"another run is measuring on this machine (runner pid "
                          f"{', '.join(map(str, others))}): two loads at once measure each "
                          "other; wait for it to end", file=str(args.raw_dir))
+    raw_root = Path(args.raw_dir) / suite.name
+    try:
+        with machine_lock(raw_root.resolve()):   # one run a machine, whatever its folder
+            return _bench(args, impls, suite, cases)
+    except MachineBusy as busy:
+        raise BenchError(f"another run is measuring on this machine ({busy}): two loads at "
+                         "once measure each other; wait for it to end",
+                         file=str(machine_lock_path())) from None
+
+
+def _bench(args, impls: dict, suite, cases: list) -> int:
+    from .measure import bench
+    from .report import latest_run_dir, write_reports
+    from .store.results import claim_run_dir, new_run_id
+    raw_root = Path(args.raw_dir) / suite.name
+    run_dir = None
+    if args.resume:
+        run_dir = latest_run_dir(Path(args.raw_dir), suite.name)
+        if run_dir is None:
+            console.print(f"nothing to resume under {raw_root}; starting a new run")
     run_dir = run_dir or claim_run_dir(raw_root, new_run_id())
     try:
         with OWNED.session(Path(args.raw_dir) / RUNNING):
@@ -160,7 +173,8 @@ def cmd_verify(args) -> int:
                 label = f"{case.impl} {case.server_label} {case.path}"
                 if reason:
                     failures += 1
-                    console.print(f"FAIL {label}: {reason}")
+                    for line in reason.splitlines():   # one line each problem
+                        console.print(f"FAIL {label}: {line}")
                 else:
                     console.print(f"ok   {label} ({elapsed * 1000:.1f} ms)")
     console.print(f"{len(seen) - failures} passed, {failures} failed")
@@ -183,14 +197,25 @@ def cmd_report(args) -> int:
     if not suites:
         raise BenchError("no stored results; run `./just bench all` first", file=str(raw))
     impls = load_impls(Path(args.impls))
+    skipped: list[str] = []
+
+    def skip(problem: str) -> None:
+        _skipped(problem)
+        skipped.append(problem)
+
     for name in suites:
         run_dir = Path(name) if Path(name).is_dir() else latest_run_dir(raw, name)
         if run_dir is None:
             raise BenchError(f"no stored run of suite {name!r}", file=str(raw))
         guide = guide_for(run_dir.parent.name, impls)
-        for path in write_reports(run_dir, Path(args.out), on_problem=_skipped, guide=guide):
+        for path in write_reports(run_dir, Path(args.out), on_problem=skip, guide=guide):
             console.print(f"wrote {path}")
-    return 0
+    if skipped:
+        console.print(f"incomplete: {len(skipped)} stored file{'s' * (len(skipped) > 1)} "
+                      "skipped (named at the top of the report); README.md's summary was not "
+                      "rewritten from it")
+        return EXIT_REPORT_INCOMPLETE
+    return EXIT_OK
 
 
 def _skipped(problem: str) -> None:

@@ -1,7 +1,8 @@
 """The one error type a user sees: bad input, reported in one line, exit status 2.
 
 Exit statuses of `python -m runner` (docs/errors.md): 0 every case measured (or n/a),
-3 some or all cases failed, 2 bad input, 130 interrupted.
+3 some or all cases failed, 2 bad input, 4 `report` skipped unreadable stored files,
+130 interrupted.
 
 Everything the runner can blame on its input (a suite, a manifest, a stored result, a
 missing tool) raises `BenchError` with a message that names the file, the key and what
@@ -12,6 +13,7 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_CASES_FAILED = 3
 EXIT_INTERRUPTED = 130
+EXIT_REPORT_INCOMPLETE = 4   # `report`: stored files skipped; README's summary left as it was
 
 
 class BenchError(Exception):

@@ -1,9 +1,15 @@
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# the tests' runs take a machine lock of their own (runner.measure.procs.machine_lock), so a
+# test session neither waits for nor blocks a real run, or another session, on this machine
+os.environ.setdefault("CONCBENCH_LOCK", str(Path(tempfile.mkdtemp(prefix="concbench-tests-"))
+                                             / "concbench.lock"))
 
 MANIFEST = """\
 name: {name}

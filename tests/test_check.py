@@ -143,3 +143,55 @@ def test_an_io_answer_without_the_runners_proof_fails():
         check_answer("upstream_async", {"ms": 50}, 200, upstream_answer(), 0.058, keyless))
     assert "not a backend" in " ".join(
         check_answer("db_sync", {"ms": 50}, 200, db_answer(), 0.058, keyless))
+
+
+INFO = {"pools": {"anyio-limiter": {"size": 40, "kind": "threads"},
+                  "psycopg-pool": {"size": 4, "kind": "connections"}},
+        "parallelism": None, "lock_switch_interval_s": 0.005}
+
+
+def test_info_with_the_facts_the_model_reads_passes():
+    from runner.measure.check import info_problems
+    execution = {"runs": "pool", "pool": "anyio-limiter", "via": "psycopg-pool", "lock": "process"}
+    setting = {"psycopg_pool": {"value": 4, "env": "BENCH_PSYCOPG_POOL", "pool": "psycopg-pool"}}
+    assert info_problems(INFO, execution, setting) == []
+
+
+def test_info_without_a_pool_size_says_what_to_add():
+    from runner.measure.check import info_problems
+    execution = {"runs": "loop", "via": "asyncpg-pool", "lock": "process"}
+    (problem,) = info_problems(INFO, execution, {})
+    assert problem.startswith("/info must report pools.asyncpg-pool.size")
+    assert problem.endswith(": add it to the server's /info answer")
+    assert "goes via" in problem
+
+
+def test_info_must_report_a_set_pool_at_its_size_and_the_lock_facts():
+    from runner.measure.check import info_problems
+    setting = {"limiter": {"value": 100, "env": "BENCH_LIMITER_TOKENS", "pool": "anyio-limiter"},
+               "executor": {"value": 8, "env": "BENCH_EXECUTOR_THREADS", "pool": "default-executor"}}
+    info = {**INFO, "lock_switch_interval_s": "5ms"}
+    problems = info_problems(info, {"runs": "loop", "lock": "process"}, setting)
+    assert problems[0] == ("/info reports pools.anyio-limiter.size 40, but the suite set limiter "
+                           "to 100 (BENCH_LIMITER_TOKENS=100): the server must apply "
+                           "BENCH_LIMITER_TOKENS and report the size in force")
+    assert problems[1].startswith("/info must report pools.default-executor.size")
+    assert problems[2].startswith("/info must report lock_switch_interval_s")
+    assert len(problems) == 3
+    (wrong,) = info_problems({"parallelism": "4"}, {"runs": "request", "lock": "none"}, {})
+    assert wrong.startswith("/info must report parallelism") and "got '4'" in wrong
+    # null or absent: the model goes by the cores
+    assert info_problems({}, {"runs": "request", "lock": "none"}, {}) == []
+    assert info_problems({"lock_switch_interval_s": None}, {"runs": "request", "lock": "process"},
+                         {}) == []
+
+
+def test_error_answers_other_than_the_contracts_are_named():
+    from runner.measure.check import bad_parameter_path, error_answer_problem
+    assert bad_parameter_path("/sync_sleep?ms=50", {"ms": 50}) == "/sync_sleep?ms=abc"
+    assert bad_parameter_path("/hello", {}) is None
+    assert error_answer_problem("/sync_sleep?ms=abc", 400, 400, b"") is None
+    assert error_answer_problem("/sync_sleep?ms=abc", 400, 422, b"{}").startswith(
+        "answers a bad parameter (/sync_sleep?ms=abc) with 422, expected 400")
+    assert error_answer_problem("/no_such_endpoint", 404, 200, b"{}").startswith(
+        "answers an unknown path (/no_such_endpoint) with 200, expected 404")

@@ -187,14 +187,28 @@ def test_report_names_and_skips_corrupt_and_foreign_files(tmp_path):
     shutil.copytree(FIXTURE_RUN, run_dir)
     (run_dir / "broken.json").write_text('{"format": "concbench.case", "vers')
     (run_dir / "foreign.json").write_text(json.dumps({"format": "something-else", "version": 7}))
+    from runner.report import readme
+    notes = tmp_path / "README.md"   # beside --out: its summary is the report's
+    old = f"intro\n{readme.START.format(suite='demo')}\nold summary\n{readme.END}\n"
+    notes.write_text(old)
     done = runner("report", "--raw-dir", str(tmp_path / "raw"), "--out", str(tmp_path / "out"))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 4, done.stderr
     skipped = [line for line in done.stderr.splitlines() if line.startswith("skipped: ")]
     assert len(skipped) == 2
     assert any("broken.json" in line for line in skipped)
     assert any("foreign.json" in line for line in skipped)
     assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == ("incomplete: 2 stored files skipped (named at the "
+                                            "top of the report); README.md's summary was not "
+                                            "rewritten from it")
     assert (tmp_path / "out" / "demo.md").read_text().count("| hello") >= 1
+    assert notes.read_text() == old   # a summary missing rows is not published
+    # once every file reads, the report is complete: exit 0 and the summary rewritten
+    (run_dir / "broken.json").unlink()
+    (run_dir / "foreign.json").unlink()
+    done = runner("report", "--raw-dir", str(tmp_path / "raw"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "old summary" not in notes.read_text()
 
 
 def test_report_without_results(tmp_path):
@@ -316,3 +330,31 @@ def test_mutated_suite_loads_or_raises_bench_error(data):
         parse_suite(text, "fuzz.yaml", "fuzz")
     except BenchError as exc:
         assert str(exc).startswith("fuzz.yaml")
+
+
+@pytest.mark.slow
+def test_verify_fails_a_server_whose_info_or_error_answers_break_the_contract(tmp_path):
+    """/info without the size of the pool an endpoint runs in, and 422 for a bad parameter,
+    each fail verify with one line saying what to change; a server that keeps the contract
+    passes."""
+    impls = tmp_path / "impls"
+    shutil.copytree(REPO / "tests" / "fakes" / "impls" / "faulty", impls / "faulty")
+    manifest = impls / "faulty" / "impl.yaml"
+    manifest.write_text(manifest.read_text().replace(
+        "  sync_sleep: {runs: request}", "  sync_sleep: {runs: pool, pool: fake-pool}"))
+    suite = tmp_path / "s.yaml"
+    suite.write_text("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"
+                     "targets: [{impl: faulty, servers: [good, no-pools, lax-errors]}]\n"
+                     "scenarios: [{name: a, kinds: [sync_sleep], params: {ms: 10}}]\n")
+    done = runner("verify", str(suite), "--impls", str(impls), "--raw-dir", str(tmp_path / "raw"))
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.splitlines()
+    assert any(line.startswith("ok   faulty good /sync_sleep?ms=10") for line in lines), lines
+    assert ("FAIL faulty no-pools /sync_sleep?ms=10: /info must report pools.fake-pool.size "
+            "(an int; null only for a connection pool without a cap) and pools.fake-pool.kind "
+            "(threads, processes or connections), the pool the endpoint runs in: add it to the "
+            "server's /info answer") in lines, lines
+    assert any(line.startswith("FAIL faulty lax-errors /sync_sleep?ms=10: answers a bad "
+                               "parameter (/sync_sleep?ms=abc) with 422, expected 400")
+               for line in lines), lines
+    assert "1 passed, 2 failed" in lines

@@ -909,3 +909,16 @@ def test_the_runner_reads_its_repeats_as_the_reports_do():
     assert agreeing_repeats([first, slower], 0.01) is None   # steady 100 against 90
     assert agreeing_repeats([first, slower], 0.2) is not None
     assert agreeing_repeats([first], 0.01) is None and agreeing_repeats([first, second], None) is None
+
+
+def test_other_load_during_a_case_is_named_in_the_provenance(stored):
+    run, cases = stored
+    busy = json.loads(json.dumps(cases))
+    busy[0]["other_load"] = [{"pid": 4711, "name": "wrk", "command": "wrk -t2 -c50 http://x",
+                              "seen": ["start", "end"]}]
+    report = view.build(run, busy)
+    line = (f"⚠ other load on the machine during {busy[0]['case']['id']}: wrk (pid 4711, at "
+            "its start and end: wrk -t2 -c50 http://x)")
+    assert line in report.sessions
+    assert markdown_report.escape_md(line) in markdown_report.render(report, {})
+    assert not any("other load" in s for s in view.build(run, cases).sessions)

@@ -40,3 +40,79 @@ def test_a_run_beside_another_live_run_is_refused(tmp_path, capsys):
     # once that runner is gone, its record no longer holds anyone back
     from runner.measure.procs import live_runs
     assert live_runs(raw / RUNNING) == []
+
+
+def test_a_run_beside_another_run_with_another_results_folder_is_refused(tmp_path, capsys,
+                                                                          monkeypatch):
+    """The machine-wide lock: a second `bench` refuses while a first one holds it, whatever
+    their results folders, naming the first run's pid and folder; exit status 2."""
+    import os
+    import signal
+    import sys
+    import time
+    from pathlib import Path
+
+    lock = tmp_path / "machine.lock"
+    monkeypatch.setenv("CONCBENCH_LOCK", str(lock))
+    suite = tmp_path / "s.yaml"   # the first run waits for a server slow to start: no load
+    suite.write_text("wrk: {threads: 1, connections: 1, duration: 1s, timeout: 1s}\n"
+                     "ready_timeout: 60s\nwarmup: 0\nrepeats: 1\n"
+                     "targets: [{impl: faulty, servers: [slow-start]}]\n"
+                     "scenarios: [{name: hello, kinds: [hello]}]\n")
+    repo = Path(__file__).resolve().parent.parent
+    first = subprocess.Popen(
+        [sys.executable, "-m", "runner", "bench", str(suite), "--impls",
+         str(repo / "tests" / "fakes" / "impls"), "--raw-dir", str(tmp_path / "raw-a"),
+         "--no-report"], cwd=repo, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, env={**os.environ, "CONCBENCH_LOCK": str(lock)})
+    try:
+        deadline = time.monotonic() + 30
+        while str(first.pid) not in (lock.read_text() if lock.exists() else ""):
+            assert time.monotonic() < deadline and first.poll() is None, "no lock taken"
+            time.sleep(0.1)
+        code = main(["bench", str(suite), "--impls", str(repo / "tests" / "fakes" / "impls"),
+                     "--raw-dir", str(tmp_path / "raw-b"), "--no-report"])
+    finally:
+        os.killpg(first.pid, signal.SIGTERM)   # the runner stops its server on SIGTERM
+        first.wait(timeout=30)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert (f"error: {lock}: another run is measuring on this machine (runner pid {first.pid}, "
+            f"results in {(tmp_path / 'raw-a' / 's').resolve()}): two loads at once measure "
+            "each other; wait for it to end") in err, err
+    assert not (tmp_path / "raw-b").exists()   # nothing was started
+    # once the first run has ended, its lock holds no one back
+    from runner.measure.procs import machine_lock
+    with machine_lock(tmp_path / "raw-b", lock):
+        pass
+
+
+def test_other_load_is_a_load_generator_or_runner_not_ours(tmp_path):
+    """A wrk that is not this process's child is seen; this process and its children are not."""
+    import shutil
+    import time
+
+    from runner.measure.env import _is_runner, other_load, seen_at
+
+    fake_wrk = tmp_path / "wrk"
+    shutil.copy(shutil.which("sleep"), fake_wrk)
+    ours = subprocess.Popen([str(fake_wrk), "30"])           # our child: our own load
+    # started by a shell that exits at once: an orphan, no child of ours
+    out = subprocess.run(["sh", "-c", f"{fake_wrk} 30 >/dev/null 2>&1 & echo $!"],
+                         capture_output=True, text=True, check=True).stdout
+    theirs = int(out.strip())
+    try:
+        time.sleep(0.2)
+        found = {p["pid"]: p for p in other_load()}
+    finally:
+        ours.kill()
+        ours.wait()
+        psutil.Process(theirs).kill()
+    assert found[theirs]["name"] == "wrk" and found[theirs]["command"].endswith("wrk 30")
+    assert ours.pid not in found
+    assert _is_runner(["python", "-m", "runner", "bench", "quick"])
+    assert not _is_runner(["python", "-m", "runner", "report"])
+    merged = seen_at([{"pid": 1, "name": "wrk", "command": "wrk"}],
+                     [{"pid": 1, "name": "wrk", "command": "wrk"},
+                      {"pid": 2, "name": "vegeta", "command": "vegeta"}])
+    assert [(m["pid"], m["seen"]) for m in merged] == [(1, ["start", "end"]), (2, ["end"])]

@@ -156,7 +156,7 @@ class HttpError extends Error {
   }
 }
 
-// The query parameter `name` as an integer in 0..LIMITS[limit], else BadParam (422).
+// The query parameter `name` as an integer in 0..LIMITS[limit], else BadParam (400).
 function intParam(query, name, limit = name) {
   const raw = query.get(name);
   if (raw === null || !/^[0-9]+$/.test(raw)) { // digits only: no sign, no spaces, no "1e3"
@@ -279,7 +279,7 @@ async function handle(req, res) {
   try {
     send(res, 200, await route(url.searchParams));
   } catch (err) {
-    if (err instanceof BadParam) return send(res, 422, { error: err.message, status: 422 });
+    if (err instanceof BadParam) return send(res, 400, { error: err.message, status: 400 });
     if (err instanceof HttpError) return send(res, err.status, { error: err.message, status: err.status });
     console.error(err);
     send(res, 500, { error: String(err), status: 500 });

@@ -139,5 +139,5 @@ test('upstream_async: 503 without BENCH_UPSTREAM_URL, 502 when the upstream fail
     assert.match(body.error, mention);
   }
   const { status } = await getApp('/upstream_async?ms=60001', bad.url);
-  assert.equal(status, 422); // checked before any call, like every parameter here
+  assert.equal(status, 400); // checked before any call, like every parameter here
 });

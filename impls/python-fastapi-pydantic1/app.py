@@ -29,11 +29,20 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import FastAPI, Query, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 app = FastAPI()
 
-# Every parameter is a required non-negative int; anything else is answered with 422.
+
+@app.exception_handler(RequestValidationError)
+async def bad_parameter(request, exc: RequestValidationError) -> JSONResponse:
+    """The contract answers a bad parameter with 400 (FastAPI's own default is 422)."""
+    return JSONResponse({"error": str(exc.errors()), "status": 400}, status_code=400)
+
+
+# Every parameter is a required non-negative int; anything else is answered with 400.
 Ms = Annotated[int, Query(ge=0)]
 N = Annotated[int, Query(ge=0)]
 

@@ -32,6 +32,7 @@ import psycopg
 import psycopg_pool
 import requests
 from fastapi import FastAPI, Query, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -121,7 +122,14 @@ async def lifespan(_app: FastAPI):
 
 app = FastAPI(lifespan=lifespan)
 
-# Every parameter is a required non-negative int; anything else is answered with 422.
+
+@app.exception_handler(RequestValidationError)
+async def bad_parameter(request, exc: RequestValidationError) -> JSONResponse:
+    """The contract answers a bad parameter with 400 (FastAPI's own default is 422)."""
+    return JSONResponse({"error": str(exc.errors()), "status": 400}, status_code=400)
+
+
+# Every parameter is a required non-negative int; anything else is answered with 400.
 Ms = Annotated[int, Query(ge=0)]
 N = Annotated[int, Query(ge=0)]
 

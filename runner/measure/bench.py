@@ -21,9 +21,10 @@ from pathlib import Path
 from . import vegeta
 from .calibrate import DEMAND_S, Target, calibrate
 from .openbench import OpenFailed, measure_open
-from .check import check_answer
+from .check import (BAD_PARAMETER_STATUS, UNKNOWN_PATH, UNKNOWN_PATH_STATUS,
+                    bad_parameter_path, check_answer, error_answer_problem, info_problems)
 from ..config.kinds import SLEEP_KINDS
-from .env import collect_environment, portable, utc_now
+from .env import collect_environment, other_load, portable, seen_at, utc_now
 from ..model.probe import align, summarize_probe
 from ..errors import BenchError
 from ..config.manifest import Impl
@@ -35,7 +36,7 @@ from .procs import (RunningServer, ServerFailed, free_port, http_get, log_tail, 
 from .sampling import TreeSampler
 from .services import ServiceFailed, ServiceHost, Started, upstream_shortfall
 from ..store.results import (FORMAT, RUN_FORMAT, VERSION, StoredCalibration, StoredCase,
-                             StoredCheck, StoredProbe, StoredResources, StoredRun, StoredRunFile,
+                             StoredCheck, StoredOtherLoad, StoredProbe, StoredResources, StoredRun, StoredRunFile,
                              StoredService, StoredTimeline, StoredTiming, StoredWrk,
                              StoredWrkText, case_file, case_slug, read_case, read_run_file,
                              record_json, write_record)
@@ -286,6 +287,9 @@ def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: floa
     """A fresh server for case that passed the conformance check: (server, info, seconds)."""
     server, info = _ready_server(case, impl, log_path, ready_timeout_s, cpus, services)
     try:
+        missing = info_problems(info, case.execution, case.settings)
+        if missing:   # one line each: what the server's /info must add
+            raise CaseFailed("\n".join(missing))
         check_timeout = case.params.get("ms", 0) / 1000 + 60
         elapsed = _checked_request(case, server.port, check_timeout, services)
         if case.kind not in SLEEP_KINDS:
@@ -514,10 +518,27 @@ def _interfere(case: Case, server: RunningServer, url: str, prefix: Path, cpus: 
     return heavy, outcome["run"]
 
 
+def error_answer_problems(case: Case, port: int, timeout_s: float = 10) -> list[str]:
+    """The contract's error answers of case's server: 400 to a bad parameter of its
+    endpoint, 404 to an unknown path; one line for each that is otherwise."""
+    problems = []
+    for path, expected in ((bad_parameter_path(case.path, case.params), BAD_PARAMETER_STATUS),
+                           (UNKNOWN_PATH, UNKNOWN_PATH_STATUS)):
+        if path is None:
+            continue
+        try:
+            status, body, _ = http_get(port, path, timeout_s)
+        except (OSError, http.client.HTTPException) as exc:
+            problems.append(f"request to {path} failed: {exc} (expected status {expected})")
+            continue
+        problems += [p for p in [error_answer_problem(path, expected, status, body)] if p]
+    return problems
+
+
 def verify_case(case: Case, impl: Impl, work_dir: Path, ready_timeout_s: float,
                 host: ServiceHost | None = None) -> tuple[str | None, float | None]:
-    """Conformance only: (reason it failed or None, seconds the checked request took).
-    Without a host, the services the case calls are prepared for it alone."""
+    """Conformance only: (why it failed, one line a problem, or None; seconds the checked
+    request took), the contract's error answers included. Without a host, the services the case calls are prepared for it alone."""
     log_path = work_dir / (case_slug(case.id) + ".verify.log")
     own = host is None
     if own:
@@ -528,8 +549,8 @@ def verify_case(case: Case, impl: Impl, work_dir: Path, ready_timeout_s: float,
             return problem, None
         with host.started(case.services, work_dir / case_slug(case.id)) as services, \
                 checked_server(case, impl, log_path, ready_timeout_s,
-                               services=services) as (_, _, elapsed):
-            return None, elapsed
+                               services=services) as (server, _, elapsed):
+            return "\n".join(error_answer_problems(case, server.port)) or None, elapsed
     except (CaseFailed, ServiceFailed) as exc:
         return str(exc), None
     finally:
@@ -574,18 +595,21 @@ def run_case(case: Case, impl: Impl, context: RunContext, setup_error: str | Non
         context.progress.line(index, f"{case.id}: FAILED ({setup_error.splitlines()[0]})")
         return record
     settings, repeats = context.suite.suite, case.repeats
+    at_start = other_load()
     for repeat in range(repeats):
         try:
             measured, info = measure_once(case, impl, settings, context.run_dir, repeat,
                                           context.host)
         except CaseFailed as exc:
             record.status, record.reason = Status.FAILED, str(exc)
+            record.other_load = _other_load_since(at_start)
             write_record(path, record)
             context.progress.advance(planned_seconds(case, repeats - repeat, settings.warmup))
             context.progress.line(index, f"{case.id}: FAILED ({str(exc).splitlines()[0]})")
             return record
         record.info = info
         record.runs.append(measured)
+        record.other_load = _other_load_since(at_start)
         agree = (agreeing_repeats(record.runs, settings.stop_when_agree)
                  if repeats > 2 else None)
         if agree:
@@ -600,6 +624,11 @@ def run_case(case: Case, impl: Impl, context: RunContext, setup_error: str | Non
         if agree:
             break
     return record
+
+
+def _other_load_since(at_start: list[dict]) -> list[StoredOtherLoad]:
+    """The load on the machine that was not this run's, at the case's start and now."""
+    return [StoredOtherLoad(**found) for found in seen_at(at_start, other_load())]
 
 
 def _summary(case: Case, run: StoredRun) -> str:

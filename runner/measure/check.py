@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config.kinds import DB_KINDS, JSON_KINDS, SLEEP_KINDS, SUM_KINDS, UPSTREAM_KINDS
+from ..model.predict import pools_from_info
 
 ADDRESS_KEYS = {"id"} | {f"str{i}" for i in range(1, 9)}
 ACCOUNT_KEYS = {"id", "address"} | {f"str{i}" for i in range(1, 17)}
@@ -23,6 +24,11 @@ HELLO_ANSWERS = {"hello": {"message": "hello"},
                  "sync_hello": {"kind": "sync_hello", "message": "hello"}}
 # a sleep answered this much sooner than asked was not a sleep (clock granularity aside)
 SLEEP_TOLERANCE_S = 0.002
+# the endpoint contract's error answers (docs/formats.md): a parameter that is not a
+# non-negative integer answers 400, a path no endpoint serves answers 404
+BAD_PARAMETER, BAD_PARAMETER_STATUS = "abc", 400
+UNKNOWN_PATH, UNKNOWN_PATH_STATUS = "/no_such_endpoint", 404
+ADD = ": add it to the server's /info answer"
 # the rows of the database's table (runner/measure/services.py): id -> md5 of the id's text
 TABLE_ROWS = 1000
 
@@ -195,3 +201,69 @@ def _json_problems(data: dict, count: int) -> list[str]:
         if problems:
             break
     return problems
+
+
+def _pool_problem(name: str, why: str) -> str:
+    return (f"/info must report pools.{name}.size (an int; null only for a connection pool "
+            f"without a cap) and pools.{name}.kind (threads, processes or connections), "
+            f"{why}{ADD}")
+
+
+def info_problems(info: dict, execution: dict | None, settings: dict) -> list[str]:
+    """What the model needs from a server's /info for one case and the answer lacks
+    (runner/model/predict.py): the size and kind of each pool the endpoint runs in or goes
+    via, of each pool a setting the suite set sizes (and that size in force); where
+    reported, the lock's switch interval under `lock: process` and the runtime's
+    parallelism under `lock: none` (either may be null or absent: the model then goes by
+    the cores). The server's concurrency needs no fact from /info: the manifest declares
+    it, `threads` included."""
+    execution = execution or {}
+    pools = pools_from_info(info)
+    problems = []
+    for role, where in (("pool", "the pool the endpoint runs in"), ("via", "the pool the "
+                                                                           "endpoint goes via")):
+        name = execution.get(role)
+        if name and name not in pools:
+            problems.append(_pool_problem(name, where))
+    for key, setting in settings.items():
+        name, value, env = setting.get("pool"), setting["value"], setting["env"]
+        said = name in (execution.get("pool"), execution.get("via"))
+        if not name or (name not in pools and said):
+            continue   # sizes no pool, or its missing pool is already said
+        if name not in pools:
+            problems.append(_pool_problem(name, f"the size in force of the suite's setting "
+                                                f"{key} ({env}={value})"))
+        elif pools[name].size != value:
+            problems.append(f"/info reports pools.{name}.size {pools[name].size!r}, but the "
+                            f"suite set {key} to {value} ({env}={value}): the server must "
+                            f"apply {env} and report the size in force")
+    lock = execution.get("lock")
+    interval = info.get("lock_switch_interval_s")
+    if lock == "process" and not (interval is None or _number(interval) and interval > 0):
+        problems.append("/info must report lock_switch_interval_s as seconds (how often the "
+                        "process-wide lock is handed over, e.g. sys.getswitchinterval()) or "
+                        f"null, got {interval!r}: fix it in the server's /info answer")
+    parallelism = info.get("parallelism")
+    if lock == "none" and not (parallelism is None or isinstance(parallelism, int)
+                               and not isinstance(parallelism, bool) and parallelism > 0):
+        problems.append("/info must report parallelism as the threads the runtime runs at "
+                        "once (e.g. GOMAXPROCS) or null for the cores, got "
+                        f"{parallelism!r}: fix it in the server's /info answer")
+    return problems
+
+
+def bad_parameter_path(path: str, params: dict) -> str | None:
+    """The endpoint's path with its first parameter made bad (`/sync_sleep?ms=abc`); None
+    for an endpoint without parameters."""
+    if not params:
+        return None
+    return f"{path.split('?')[0]}?{next(iter(params))}={BAD_PARAMETER}"
+
+
+def error_answer_problem(path: str, expected: int, status: int, body: bytes) -> str | None:
+    """The contract's error answer to `path`, or why it is not."""
+    if status == expected:
+        return None
+    what = "a bad parameter" if expected == BAD_PARAMETER_STATUS else "an unknown path"
+    return (f"answers {what} ({path}) with {status}, expected {expected} (the endpoint "
+            f"contract, docs/formats.md; body: {body[:120]!r})")

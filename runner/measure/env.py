@@ -86,3 +86,39 @@ def _runner_packages() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+# the load generators a run drives; another's on the machine loads it beside ours
+LOAD_TOOLS = frozenset({"wrk", "vegeta"})
+
+
+def _is_runner(argv: list[str]) -> bool:
+    """`python -m runner bench ...`: another run of this suite."""
+    return any(a == "runner" and b == "bench" for a, b in zip(argv, argv[1:]))
+
+
+def other_load() -> list[dict]:
+    """Load on the machine that is not this run's own, now: wrk or vegeta processes and
+    other runners measuring, neither this process, its children nor its parents (the shell
+    or `uv run` that started it)."""
+    me = psutil.Process()
+    ours = {me.pid} | {p.pid for p in me.children(recursive=True)} | {p.pid for p in me.parents()}
+    found = []
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        pid, name, argv = proc.info["pid"], proc.info["name"] or "", proc.info["cmdline"] or []
+        if pid in ours or not (name in LOAD_TOOLS or _is_runner(argv)):
+            continue
+        found.append({"pid": pid, "name": "runner" if _is_runner(argv) else name,
+                      "command": " ".join(portable(argv))[:200]})
+    return found
+
+
+def seen_at(start: list[dict], end: list[dict]) -> list[dict]:
+    """Other load seen at a case's start and at its end, one entry per process, with when
+    (`seen`: "start", "end" or both)."""
+    out: dict[int, dict] = {}
+    for when, found in (("start", start), ("end", end)):
+        for proc in found:
+            entry = out.setdefault(proc["pid"], {**proc, "seen": []})
+            entry["seen"].append(when)
+    return list(out.values())

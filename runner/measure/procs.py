@@ -11,6 +11,7 @@ scope of a run and stops whatever is still recorded on every way out. A watchdog
 per run lets the next run stop what both left behind (`stop_left_over`).
 """
 
+import fcntl
 import http.client
 import json
 import os
@@ -18,9 +19,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +187,53 @@ def live_runs(record_dir: Path) -> list[int]:
         if pid != os.getpid() and _same_process(pid, created):
             found.append(pid)
     return found
+
+
+# one run measures on a machine at a time, whatever its results folder: the run holds an
+# exclusive flock on this file (it names the run's pid and folder) while it measures; the
+# kernel drops the lock when the runner ends, however it ends. CONCBENCH_LOCK moves it.
+MACHINE_LOCK = Path(tempfile.gettempdir()) / "concbench.lock"
+
+
+class MachineBusy(Exception):
+    """Another run holds the machine's lock: its pid and results folder, as it wrote them."""
+
+    def __init__(self, pid: object, folder: object):
+        super().__init__(f"runner pid {pid}, results in {folder}")
+        self.pid, self.folder = pid, folder
+
+
+def machine_lock_path() -> Path:
+    return Path(os.environ.get("CONCBENCH_LOCK") or MACHINE_LOCK)
+
+
+@contextmanager
+def machine_lock(folder: Path, path: Path | None = None):
+    """Hold the machine-wide lock while a run measures into `folder`; MachineBusy when
+    another run holds it."""
+    path = path or machine_lock_path()
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except PermissionError:     # another user's file: a lock still, read-only
+        fd = os.open(path, os.O_RDONLY)
+    try:
+        with suppress(OSError):
+            os.fchmod(fd, 0o666)    # any user's run may take it next (only ours can be)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            except ValueError:
+                holder = None
+            holder = holder if isinstance(holder, dict) else {}
+            raise MachineBusy(holder.get("pid", "unknown"), holder.get("folder", "unknown"))
+        with suppress(OSError):     # read-only: held, but it cannot name us
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "folder": str(folder)}).encode(), 0)
+        yield
+    finally:
+        os.close(fd)   # releases the lock
 
 
 def stop_left_over(record_dir: Path) -> list[str]:

@@ -44,7 +44,8 @@ def write_reports(run_dir: Path, out_dir: Path,
     Files that could not be used are passed to `on_problem` (one line each) and skipped.
     The charts of this suite already in `out_dir` are reused where their input did not
     change, and those the report no longer has are removed. A README.md beside `out_dir`
-    with this suite's summary markers (readme.py) gets its summary rewritten. `guide`: the
+    with this suite's summary markers (readme.py) gets its summary rewritten, unless files
+    were skipped: a summary missing rows is not published. `guide`: the
     suite's questions and the implementations' fixes, for the Findings (findings.py).
     """
     run, cases, problems = load_run(run_dir)
@@ -70,7 +71,7 @@ def write_reports(run_dir: Path, out_dir: Path,
         if path not in written:
             path.unlink()
     notes = out_dir.parent / "README.md"
-    if notes.is_file():
+    if notes.is_file() and not problems:
         text = notes.read_text(encoding="utf-8")
         page = f"{out_dir.name}/{suite}.md"
         updated = readme.update(text, suite, readme.summary(report, page))

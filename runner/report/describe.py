@@ -278,6 +278,16 @@ def session_text(session: Session) -> str:
     return f"{how} {span} UTC at commit {commit}{load}: {session.cases} cases"
 
 
+def other_load_text(data: StoredCase) -> str | None:
+    """The load on the machine during a case that was not the run's own, on one line; None
+    when there was none."""
+    if not data.other_load:
+        return None
+    seen = "; ".join(f"{p.name} (pid {p.pid}, at its {' and '.join(p.seen)}: "
+                     f"{portable(p.command)})" for p in data.other_load)
+    return f"⚠ other load on the machine during {data.case.id}: {seen}"
+
+
 # ---- wrk's text output against its Lua report ----
 
 def _checks(run) -> tuple[tuple[str, list | None], ...]:

@@ -350,9 +350,12 @@ def compute_sections(run: StoredRunFile, cases: list[StoredCase], rows: list[Cas
 
 # ---- provenance ----
 
-def provenance(found: list[describe.Session]) -> tuple[list[str], str | None]:
-    """One line per measuring session, and a warning when there was more than one."""
+def provenance(found: list[describe.Session],
+               cases: list[StoredCase] = ()) -> tuple[list[str], str | None]:
+    """One line per measuring session, one per case that saw load on the machine not the
+    run's own, and a warning when more than one session measured."""
     lines = [describe.session_text(s) for s in found]
+    lines += [line for data in cases if (line := describe.other_load_text(data))]
     if len(found) < 2:
         return lines, None
     commits = {s.commit for s in found}
@@ -401,7 +404,7 @@ def build(run: StoredRunFile | dict | None, cases: list[StoredCase] | list[dict]
     cases = ordered_cases(run, [as_case(c) for c in cases])
     found = describe.sessions(run, cases)
     rows = compute_rows(cases, found)
-    sessions, warning = provenance(found)
+    sessions, warning = provenance(found, cases)
     return Report(suite=suite_name(run, cases), run_id=run_id(run, cases),
                   synthetic=run.synthetic, note=run.note,
                   environment=environment(run, cases),

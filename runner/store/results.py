@@ -295,6 +295,15 @@ class StoredRun(_Stored):
         return min(found) if found else None
 
 
+class StoredOtherLoad(_Stored):
+    """A process loading the machine during a case that was not the run's own: another
+    run's load generator (wrk, vegeta) or another runner (runner.measure.env.other_load)."""
+    pid: int
+    name: str                           # wrk, vegeta or runner
+    command: str                        # its command line, cut at 200 characters
+    seen: list[str]                     # "start", "end": when the case saw it
+
+
 class StoredCase(_Stored):
     format: Literal["concbench.case"]
     version: int
@@ -310,6 +319,7 @@ class StoredCase(_Stored):
     info: dict | None = None            # the server's /info answer
     runs: list[StoredRun]
     environment: dict[str, Any]         # runner.measure.env.collect_environment
+    other_load: list[StoredOtherLoad] = []   # seen at the case's start and end; older: none
 
     def measured_runs(self) -> list[StoredRun]:
         """The runs that produced a wrk result, in stored order."""

@@ -4,7 +4,9 @@ good: a correct server; liar: sync_sleep answers at once while claiming it slept
 cpu_sync's loop returns after its first step (a bug an article's code had), and db_sync and
 upstream_sync make up their answers without calling anything; exits-at-start;
 never-ready; crashes-mid-run (exits after a few requests); hangs (stops answering
-after the conformance request); wrong-status (500 for everything but /info).
+after the conformance request); wrong-status (500 for everything but /info);
+lax-errors (a bad parameter answered 422, not the contract's 400); no-pools (/info
+reports no pools). Every other mode reports pool fake-pool (4 threads) in /info.
 
 For the interrupt tests, with any mode: --start-delay S (listen only after S seconds, a
 wide readiness wait), --children N (N processes in the server's group, like a process
@@ -38,6 +40,7 @@ parser.add_argument("--trace", action="store_true")
 args = parser.parse_args()
 served = 0
 lock = threading.Lock()
+PATHS = {"/hello", "/sync_sleep", "/cpu_sync", "/db_sync", "/upstream_sync"}
 
 
 def cpu_work(n: int, honest: bool) -> int:
@@ -68,11 +71,19 @@ class Handler(BaseHTTPRequestHandler):
         if args.trace:
             print(f"GET {self.path}", file=sys.stderr, flush=True)
         url = urlparse(self.path)
-        query = {k: int(v[0]) for k, v in parse_qs(url.query).items()}
+        try:
+            query = {k: int(v[0]) for k, v in parse_qs(url.query).items()}
+        except ValueError:
+            return self.answer(422 if args.mode == "lax-errors" else 400, {"error": "bad"})
         if url.path == "/info":
             if args.mode == "never-ready":
                 return self.answer(503, {"error": "starting"})
-            return self.answer(200, {"impl": "faulty", "pid": os.getpid(), "cpu_count": os.cpu_count()})
+            pools = {} if args.mode == "no-pools" else {"fake-pool": {"size": 4, "kind": "threads"}}
+            return self.answer(200, {"impl": "faulty", "pid": os.getpid(), "cpu_count": os.cpu_count(),
+                                     "pools": pools, "parallelism": None,
+                                     "lock_switch_interval_s": sys.getswitchinterval()})
+        if url.path not in PATHS:
+            return self.answer(404, {"error": "no such endpoint"})
         with lock:
             served += 1
             count = served
