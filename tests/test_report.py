@@ -920,5 +920,31 @@ def test_other_load_during_a_case_is_named_in_the_provenance(stored):
     line = (f"⚠ other load on the machine during {busy[0]['case']['id']}: wrk (pid 4711, at "
             "its start and end: wrk -t2 -c50 http://x)")
     assert line in report.sessions
-    assert markdown_report.escape_md(line) in markdown_report.render(report, {})
+    rendered = " ".join(markdown_report.render(report, {}).split())   # prose is wrapped
+    assert markdown_report.escape_md(line) in rendered
     assert not any("other load" in s for s in view.build(run, cases).sessions)
+
+
+def test_long_prose_is_wrapped_without_changing_what_renders():
+    from runner.report.markdown import wrap_prose
+    words = " ".join(f"word{i}" for i in range(60))
+    source = "\n".join([
+        "- **Q?** " + words + " - not a list " + "# not a heading " + words,
+        "> " + words,
+        "| a | " + words + " |",
+        "# " + words,
+        "```", words, "```",
+        words])
+    wrapped = wrap_prose(source, width=80)
+    lines = wrapped.split("\n")
+    assert all(len(line) <= 80 for line in lines
+               if not line.startswith(("|", "#")) and line != words)
+    # tables, headings and fenced code stay whole; list items and quotes continue as such
+    assert "| a | " + words + " |" in lines and "# " + words in lines and words in lines
+    item = lines[:lines.index(next(line for line in lines if line.startswith("> ")))]
+    assert item[0].startswith("- **Q?**") and all(line.startswith("  ") for line in item[1:])
+    assert not any(line.lstrip().startswith(("- ", "# ")) for line in item[1:])
+    assert " ".join(" ".join(line.split()) for line in item).replace("- **Q?** ", "", 1) == (
+        words + " - not a list # not a heading " + words)
+    quote = [line for line in lines if line.startswith("> ")]
+    assert len(quote) > 1 and " ".join(line[2:] for line in quote) == words

@@ -7,6 +7,8 @@ template. Markdown passes raw HTML through, so every stored string is HTML-escap
 """
 
 import html
+import re
+import textwrap
 from pathlib import Path
 
 import jinja2
@@ -47,6 +49,41 @@ def chart_path(suite: str, name: str) -> str:
     return f"charts/{suite}-{name}.svg"
 
 
+# prose lines longer than this are wrapped (tables, headings and HTML are left whole)
+WIDTH = 100
+# a line a paragraph's continuation must not start with: it would open a list, a quote, a
+# heading, an HTML block or a setext underline
+_OPENS_BLOCK = re.compile(r"^(?:[-+*>#<=]|\d+[.)](?:\s|$))")
+
+
+def wrap_prose(text: str, width: int = WIDTH) -> str:
+    """Markdown with its long prose lines (paragraphs, list items, quotes) wrapped at
+    spaces, which renders the same; tables, headings, images, HTML and code stay whole."""
+    out, fenced = [], False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or len(line) <= width or line.startswith(("|", "#", "<", "!", "    ")):
+            out.append(line)
+            continue
+        lead = re.match(r"^(?:> |- |\d+\. )?", line).group(0)
+        rest = "  " if lead in ("- ",) else ("> " if lead == "> " else " " * len(lead))
+        out.extend(_wrapped(line, width, lead, rest))
+    return "\n".join(out)
+
+
+def _wrapped(line: str, width: int, lead: str, rest: str) -> list[str]:
+    pieces = textwrap.wrap(line[len(lead):], width - len(lead), break_long_words=False,
+                           break_on_hyphens=False)
+    joined: list[str] = []
+    for piece in pieces:   # a piece that would open a block stays on the line before
+        if joined and _OPENS_BLOCK.match(piece):
+            joined[-1] += " " + piece
+        else:
+            joined.append(piece)
+    return [lead + joined[0]] + [rest + piece for piece in joined[1:]]
+
+
 def render(report: view.Report, charts: dict[str, str]) -> str:
     suite = report.suite
     sections = [{"name": s.name, "title": s.title, "type": s.type, "wrk": s.wrk, "lead": s.lead,
@@ -57,9 +94,9 @@ def render(report: view.Report, charts: dict[str, str]) -> str:
                  "charts": [{"title": c.title, "path": chart_path(suite, c.name)}
                             for c in s.charts if c.name in charts]}
                 for s in report.sections]
-    return _ENV.get_template("report.md.j2").render(
+    return wrap_prose(_ENV.get_template("report.md.j2").render(
         suite=suite, run_id=report.run_id, synthetic=report.synthetic, note=report.note,
         environment=report.environment, sections=sections,
         sessions=report.sessions, warning=report.warning,
         provenance=render_table(report.provenance), method=report.method,
-        findings=report.findings, missing=report.missing)
+        findings=report.findings, missing=report.missing))

@@ -27,7 +27,8 @@ def summary(report: view.Report, page: str | None = None) -> str | None:
     if report.findings:
         lines = [f"- **{markdown.escape_md(f.ask)}** {markdown.escape_md(f.text)} "
                  f"[Evidence]({page}#{f.anchor})." for f in report.findings]
-        return "\n".join(lines) + f"\n\nRun {report.run_id}; the whole report: [{page}]({page})."
+        return markdown.wrap_prose("\n".join(lines) + f"\n\nRun {report.run_id}; the whole "
+                                   f"report: [{page}]({page}).")
     sections = [s for s in report.sections if s.type == ScenarioType.LOAD]
     if not sections:
         return None
