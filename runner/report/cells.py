@@ -254,7 +254,7 @@ def _against(rate: float | None, base: float | None, best: float | None,
     if base:
         return Cell("baseline" if is_base else f"{float(f'{rate / base:.2g}'):g}×", rate / base)
     share = rate / best if best else None
-    return _value(MISSING if share is None else f"{share:.0%}", share)
+    return _value(MISSING if share is None else f"{float(f'{share * 100:.2g}'):g}%", share)
 
 
 def verdict_table(rows: list[CaseRow], first_session: int | None,
