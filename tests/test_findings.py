@@ -1,6 +1,7 @@
 """The Findings: each question of a suite answered in one line, first on the page."""
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,28 @@ def test_a_contender_from_another_scenario_and_a_probe_named_by_its_path():
            "over a 1 s probe timeout" in found.text
     assert "`GET /sync_hello` beside `def` handler with limiter tokens 200: longest probe wait " \
            "10 ms" in found.text
+
+
+def test_a_fixed_rate_held_by_one_side_only_and_a_fix_only_for_the_same_endpoint():
+    from runner.report.openload import Knee
+    sync = _row(id="o/i/srv-p40/sync", scenario="o", type=ScenarioType.OPEN, kind="sync",
+                tuned={"pool": 40}, settings={"pool": {"title": "pool connections"}},
+                via_title="the sync pool", via_size=40,
+                open_knee=Knee("saturated", None, 580.0, 580.0, 725.0))
+    async_ = _row(id="o/i/srv-a40/async", scenario="o", type=ScenarioType.OPEN, kind="async",
+                  tuned={"apool": 40}, settings={"apool": {"title": "async pool connections"}},
+                  via_title="the async pool", via_size=40,
+                  open_knee=Knee("held", 731.0, 846.0, 846.0, 800.0))
+    question = Question(ask="Pool for pool at 40?", scenario="o",
+                        baseline=Pick(impl="i", server="srv", kind="sync", set={"pool": 40}),
+                        contenders=[Pick(impl="i", server="srv", kind="async", set={"apool": 40})],
+                        equal=["workers", "pools"])
+    found = answer(question, [sync, async_], Guide([question], {("i", "apool"): "pool({value})"}))
+    assert "held 731 req/s at a fixed rate" in found.text
+    assert "held no rate offered: saturated already at 580 req/s" in found.text
+    assert "Fix:" not in found.text   # another endpoint, not a setting, made the difference
+    assert "Held equal: 1 worker, 40 connections." in found.text
+    even = replace(async_, open_knee=Knee("held", 560.0, 600.0, 600.0, 800.0))
+    found = answer(question, [replace(sync, open_knee=Knee("held", 550.0, 600.0, 600.0, 725.0)),
+                              even], Guide([question]))
+    assert found.text.startswith("No contender does 1.2× better than the baseline, ")

@@ -92,6 +92,9 @@ def _figure(row: CaseRow) -> tuple[float | None, str]:
             return None, "not measured"
         if knee.saturated_at_rps is None:
             return knee.tried_up_to_rps, f"held every rate, ≥ {format_rps(knee.tried_up_to_rps)} req/s"
+        if knee.knee_rps is None:
+            return 0.0, (f"held no rate offered: saturated already at "
+                         f"{format_rps(knee.saturated_at_rps)} req/s")
         return knee.knee_rps, f"held {format_rps(knee.knee_rps)} req/s at a fixed rate"
     rate, ramp = headline_rps(row)
     p99 = row.of(P99)
@@ -141,14 +144,23 @@ def _cores(row: CaseRow) -> str:
     return _plural(float(f"{used / row.wrk_duration_s:.2g}"), "core") + " used"
 
 
+def _pools(row: CaseRow) -> str:
+    """The pools a request waits in: its connection pool by size alone (one database
+    connection is as good as another's), else the pool its work runs in by name."""
+    if row.via_size is not None or row.via_title:
+        return ("connections without a cap" if row.via_size is None
+                else _plural(row.via_size, "connection"))
+    return ", ".join(f"{name} {'no cap' if size is None else size}"
+                     for name, size in row.waits_in.items()) or "no pool"
+
+
 def _held(row: CaseRow) -> dict[str, str]:
     """What a comparison may hold equal, as this row ran."""
     return {"workers": _plural(row.workers or 1, "worker"),
             "threads": row.admits or "—",
             "concurrency": ("every connection" if row.at_once is None
                             else _plural(row.at_once, "request")),
-            "pools": ", ".join(f"{name} {'no cap' if size is None else size}"
-                               for name, size in row.waits_in.items()) or "no pool",
+            "pools": _pools(row),
             "cores": _cores(row)}
 
 
@@ -232,9 +244,11 @@ def answer(question: Question, rows: list[CaseRow], guide: Guide) -> Finding:
         value, words = _figure(best)
         parts.append(f"{_describe(best, base)}: {words}{_factor(best, value, base_value)}; "
                      f"the baseline, {_describe(base)}: {base_words}.")
-        parts.append(_fix(best, base, guide).strip())
+        if best.kind == base.kind:   # the same endpoint, tuned: its setting is the fix
+            parts.append(_fix(best, base, guide).strip())
     else:
-        parts.append(f"{_describe(base)} stays best: {base_words}.")
+        parts.append(f"No contender does {format_number(BETTER)}× better than the baseline, "
+                     f"{_describe(base)}: {base_words}.")
     others = [f"{_describe(r, base)}: {w}{_factor(r, v, base_value)}"
               for r in measured if r is not best for v, w in [_figure(r)]]
     others += [f"{p.kind} on {p.impl} {p.server}: not measured in this run"

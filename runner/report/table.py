@@ -51,6 +51,8 @@ class CaseRow:
     admits: str | None = None       # what one worker takes on at once, as it ran
     at_once: int | None = None      # what the server takes on at once (None: every connection)
     probe: str | None = None        # an interference scenario's probe: its path
+    via_title: str | None = None    # the connection pool a request waits in, and its size
+    via_size: int | None = None
     checks: list[str] = field(default_factory=list)   # wrk's text and Lua report disagreeing
     session: int | None = None      # index of the session that measured it (describe.sessions)
     # the load: wrk's rate over the repeats with a result
@@ -131,6 +133,14 @@ def _waits_in(data: StoredCase) -> dict[str, int | None]:
     return {title or name: (reported.get(name) or {}).get("size") for name, title in named}
 
 
+def _via(data: StoredCase) -> dict:
+    execution = data.case.execution
+    if execution is None or not execution.via:
+        return {}
+    reported = ((data.info or {}).get("pools") or {}).get(execution.via) or {}
+    return {"via_title": execution.via_title or execution.via, "via_size": reported.get("size")}
+
+
 def compute_row(data: StoredCase) -> CaseRow:
     """One stored case -> its row."""
     case = data.case
@@ -153,7 +163,7 @@ def compute_row(data: StoredCase) -> CaseRow:
                   ((data.info or {}).get("pools") or {}).items() if isinstance(pool, dict)},
         "waits_in": _waits_in(data), "admits": describe.admits(data),
         "at_once": describe.at_once(data),
-        "probe": (case.probe or {}).get("path"),
+        "probe": (case.probe or {}).get("path"), **_via(data),
         "checks": describe.disagreements(data),
         "wrk_duration_s": median_or_none([w.duration_s for w in measured]),
         "heavy_requests": sum(w.requests or 0 for w in measured) if measured else None,
