@@ -186,11 +186,11 @@ def execution_of(manifest: Manifest, kind: str) -> dict:
     """The stored form of an endpoint's declaration (runs, pool, via, their titles, lock)."""
     endpoint = manifest.endpoints[kind]
     via = {"via": endpoint.via, "via_title": manifest.pools.get(endpoint.via)} if endpoint.via else {}
+    lock = endpoint.lock or manifest.lock
+    named = {"lock_title": manifest.lock_name} if lock == Lock.PROCESS and manifest.lock_name else {}
     return {"runs": endpoint.runs, "pool": endpoint.pool,
             "pool_title": manifest.pools.get(endpoint.pool) if endpoint.pool else None,
-            **via, "lock": endpoint.lock or manifest.lock,
-            "lock_title": manifest.lock_name if (endpoint.lock or manifest.lock) == Lock.PROCESS
-            else None}
+            **via, "lock": lock, **named}
 
 
 def load_impls(root: Path) -> dict[str, Impl]:

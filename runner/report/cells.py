@@ -305,8 +305,9 @@ def probe_verdict(row) -> str:
     before, lowest = row.probe_before_rps, row.probe_during_min_rps
     share = (f", its slowest second {lowest / before:.0%} of its rate before"
              if not is_missing(before) and before and not is_missing(lowest) else "")
-    words = (f"{FLAG} starved: {starved} s without a single answer (first repeat)"
-             if starved else f"kept answering{share}")
+    longest = row.probe_longest_wait_s
+    words = (f"{FLAG} starved: no answer for up to {format_seconds(longest)} (its longest wait)"
+             if starved and not is_missing(longest) else f"kept answering{share}")
     if row.heavy_requests == 0 and not is_missing(row.wrk_duration_s):
         alone = row.service_s
         took = f" (one alone took {format_seconds(alone)})" if not is_missing(alone) else ""
