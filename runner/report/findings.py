@@ -15,6 +15,8 @@ from ..terms import ScenarioType, Status
 from ..units import format_mib, format_number, format_rps, format_seconds, is_missing
 from .cells import headline_rps, server_name
 from .figures import P99, RSS_PEAK, THREADS, WRK_CORES
+from .sentences import limit_words
+from ..model.predict import LimitKind
 from .table import CaseRow
 
 # an orchestrator's default liveness probe timeout (Kubernetes: timeoutSeconds 1)
@@ -71,7 +73,11 @@ def _describe(row: CaseRow, base: CaseRow | None = None) -> str:
 
 def _binds(row: CaseRow) -> str:
     """What limits a load row, as the model says, where it has a limit."""
-    return f"; limited by {row.bottleneck.split(';')[0]}" if row.limit is not None else ""
+    if row.limit is None or row.status != Status.OK:
+        return ""
+    if row.limit.kind == LimitKind.EVERY_CONNECTION:
+        return "; every connection in service at once"
+    return f"; limited by {limit_words(row.limit)}"
 
 
 # ---- each scenario type's figure: higher is better for rates, lower for waits ----
@@ -99,7 +105,7 @@ def _figure(row: CaseRow) -> tuple[float | None, str]:
     rate, ramp = headline_rps(row)
     p99 = row.of(P99)
     return rate, (f"{format_rps(rate)} req/s" + (" (incl. ramp)" if ramp else "")
-                  + ("" if is_missing(p99) else f", p99 {format_seconds(p99)}") + _binds(row))
+                  + ("" if is_missing(p99) else f", p99 {format_seconds(p99)}"))
 
 
 def _factor(row: CaseRow, value: float | None, base: float | None) -> str:
@@ -242,14 +248,15 @@ def answer(question: Question, rows: list[CaseRow], guide: Guide) -> Finding:
     parts = []
     if best is not None:
         value, words = _figure(best)
-        parts.append(f"{_describe(best, base)}: {words}{_factor(best, value, base_value)}; "
-                     f"the baseline, {_describe(base)}: {base_words}.")
+        parts.append(f"{_describe(best, base)}: {words}{_factor(best, value, base_value)}"
+                     f"{_binds(best)}; the baseline, {_describe(base)}: {base_words}"
+                     f"{_binds(base)}.")
         if best.kind == base.kind:   # the same endpoint, tuned: its setting is the fix
             parts.append(_fix(best, base, guide).strip())
     else:
         parts.append(f"No contender does {format_number(BETTER)}× better than the baseline, "
-                     f"{_describe(base)}: {base_words}.")
-    others = [f"{_describe(r, base)}: {w}{_factor(r, v, base_value)}"
+                     f"{_describe(base)}: {base_words}{_binds(base)}.")
+    others = [f"{_describe(r, base)}: {w}{_factor(r, v, base_value)}"   # their limits: below
               for r in measured if r is not best for v, w in [_figure(r)]]
     others += [f"{p.kind} on {p.impl} {p.server}: not measured in this run"
                for p, r in picks if r is None]
