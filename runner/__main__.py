@@ -152,9 +152,10 @@ def cmd_verify(args) -> int:
             OWNED.session(Path(args.raw_dir) / RUNNING):  # stops its servers before tmp goes
         broken = {}  # (impl, server) or impl -> why none of its cases can run
         for impl_name in used:
-            console.print(f"setting up {impl_name} ...")
             impl = impls[impl_name]
-            error = bench.run_setup(impl, Path(tmp) / f"setup-{impl_name}.log")
+            error = bench.run_setup(impl, Path(tmp) / f"setup-{impl_name}.log",
+                                    lambda line: console.print(line, highlight=False,
+                                                               markup=False))
             if error:
                 broken[impl_name] = f"setup failed: {error}"
                 continue

@@ -86,6 +86,14 @@ def _ours(root: psutil.Process) -> list[psutil.Process]:
         return []
 
 
+def _cmd(proc: psutil.Process) -> str:
+    """proc's command line; "" once it has exited (a zombie until the runner reaps it)."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_everything_and_keeps_results(tmp_path, sig):
     suite = tmp_path / "long.yaml"
@@ -119,13 +127,13 @@ scenarios:
             seen[child.pid] = child
         first = next(raw.glob("long/*/first__*.json"), None) if raw.exists() else None
         if first and json.loads(first.read_text())["status"] == "ok" and any(
-                "wrk" in " ".join(p.cmdline()) for p in _ours(root) if p.is_running()):
+                "wrk" in _cmd(p) for p in _ours(root)):
             break
         time.sleep(0.05)
     assert first is not None, "the first case never finished"
     for child in _ours(root):
         seen[child.pid] = child
-    assert any("server.py" in " ".join(p.cmdline()) for p in seen.values() if p.is_running())
+    assert any("server.py" in _cmd(p) for p in seen.values())
     proc.send_signal(sig)
     output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 130, output

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from pathlib import Path
 
 import psutil
 
@@ -88,28 +89,35 @@ def test_a_run_beside_another_run_with_another_results_folder_is_refused(tmp_pat
 
 
 def test_other_load_is_a_load_generator_or_runner_not_ours(tmp_path):
-    """A wrk that is not this process's child is seen; this process and its children are not."""
+    """A wrk that is not the runner's child is seen; the runner and its children are not.
+    The runner here is a separate process: this one may be a child subreaper (the runner's
+    containment), which makes every orphan below it its own child."""
     import shutil
+    import sys
     import time
 
-    from runner.measure.env import _is_runner, other_load, seen_at
+    from runner.measure.env import _is_runner, seen_at
 
     fake_wrk = tmp_path / "wrk"
     shutil.copy(shutil.which("sleep"), fake_wrk)
-    ours = subprocess.Popen([str(fake_wrk), "30"])           # our child: our own load
-    # started by a shell that exits at once: an orphan, no child of ours
-    out = subprocess.run(["sh", "-c", f"{fake_wrk} 30 >/dev/null 2>&1 & echo $!"],
-                         capture_output=True, text=True, check=True).stdout
-    theirs = int(out.strip())
+    theirs = subprocess.Popen([str(fake_wrk), "30"])        # a sibling, not the runner's
+    script = ("import json, subprocess, sys, time\n"
+              "from runner.measure.env import other_load\n"
+              "ours = subprocess.Popen([sys.argv[1], '30'])\n"
+              "time.sleep(0.2)\n"
+              "print(json.dumps({'ours': ours.pid, 'found': other_load()}))\n"
+              "ours.kill()\n")
     try:
         time.sleep(0.2)
-        found = {p["pid"]: p for p in other_load()}
+        done = subprocess.run([sys.executable, "-c", script, str(fake_wrk)], cwd=Path(__file__).resolve().parent.parent,
+                              capture_output=True, text=True, timeout=60, check=True)
     finally:
-        ours.kill()
-        ours.wait()
-        psutil.Process(theirs).kill()
-    assert found[theirs]["name"] == "wrk" and found[theirs]["command"].endswith("wrk 30")
-    assert ours.pid not in found
+        theirs.kill()
+        theirs.wait()
+    seen = json.loads(done.stdout)
+    found = {p["pid"]: p for p in seen["found"]}
+    assert found[theirs.pid]["name"] == "wrk" and found[theirs.pid]["command"].endswith("wrk 30")
+    assert seen["ours"] not in found
     assert _is_runner(["python", "-m", "runner", "bench", "quick"])
     assert not _is_runner(["python", "-m", "runner", "report"])
     merged = seen_at([{"pid": 1, "name": "wrk", "command": "wrk"}],

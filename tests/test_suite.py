@@ -61,6 +61,15 @@ def test_durations(text, expected):
     assert parse_duration(text) == expected
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("0", 0.0), (0, 0.0), ("0s", 0.0), ("0ms", 0.0), ("0.0s", 0.0), ("3s", 3.0), (2, 2.0),
+])
+def test_warmup_zero_in_any_unit_means_none(text, expected):
+    """docs/formats.md: `warmup: 0` means none, and so does 0s, 0ms (issue: 0s was refused)."""
+    suite = parse_suite(GOOD.replace("repeats: 3", f"repeats: 3\nwarmup: {text}"), "s.yaml", "s")
+    assert suite.suite.warmup == expected
+
+
 @pytest.mark.parametrize("text", ["15", "fast", "-1s", "0s", "1 min", True])
 def test_bad_durations(text):
     with pytest.raises(ValueError):
@@ -91,6 +100,10 @@ BAD_SUITES = [
      "s.yaml:7: targets[1].servers[0]: server 'main' of beta has no {workers} placeholder"),
     (GOOD.replace("duration: 2s", "duration: 1500ms"),
      "s.yaml:1: wrk.duration: expected whole seconds (wrk reads -d and --timeout as integers)"),
+    (GOOD.replace("repeats: 3", "repeats: 3\nwarmup: 500ms"),
+     "s.yaml:3: warmup: expected whole seconds (wrk reads -d and --timeout as integers)"),
+    (GOOD.replace("repeats: 3", "repeats: 3\nwarmup: -1s"),
+     "s.yaml:3: warmup: expected a duration like 15s, 500ms or 2m"),
     ("- just a list\n", "s.yaml: expected a mapping with keys wrk, targets and scenarios"),
     (GOOD.replace("  - name: hello", "  - name: sleep"), "s.yaml:12: scenarios[1].name: duplicate scenario name 'sleep'"),
     # open scenarios (vegeta at fixed rates)

@@ -48,6 +48,14 @@ def parse_whole_seconds(value: object) -> float:
     return seconds
 
 
+def parse_warmup(value: object) -> float:
+    """A warm-up: 0 (or 0s, 0ms, ...) for none, else whole seconds like wrk's duration."""
+    if not isinstance(value, bool) and re.fullmatch(r"\s*0+(?:\.0*)?\s*(?:ms|s|m|h)?\s*",
+                                                    str(value)):
+        return 0.0
+    return parse_whole_seconds(value)
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 WrkDuration = Annotated[float, BeforeValidator(parse_whole_seconds)]
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
@@ -212,7 +220,7 @@ class Suite(_Strict):
     # stop repeating a case whose first two repeats' steady rates differ by at most this
     # fraction (e.g. 0.01): a third fresh server would only confirm them
     stop_when_agree: Annotated[float, Field(gt=0, lt=1)] | None = None
-    warmup: WrkDuration | Literal[0] = 2.0
+    warmup: Annotated[float, BeforeValidator(parse_warmup)] = 2.0   # 0 or 0s: none
     ready_timeout: Duration = 30.0    # how long a server may take to answer /info
     pinning: Pinning | None = None    # optional: server and wrk on separate cores
     services: Services = Services()   # what database and upstream kinds call

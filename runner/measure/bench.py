@@ -24,6 +24,7 @@ from .openbench import OpenFailed, measure_open
 from .check import (BAD_PARAMETER_STATUS, UNKNOWN_PATH, UNKNOWN_PATH_STATUS,
                     bad_parameter_path, check_answer, error_answer_problem, info_problems)
 from ..config.kinds import SLEEP_KINDS
+from ..clip import clip_line, clip_tail
 from .env import collect_environment, other_load, portable, seen_at, utc_now
 from ..model.probe import align, summarize_probe
 from ..errors import BenchError
@@ -31,8 +32,8 @@ from ..config.manifest import Impl
 from ..model.diagnose import Level, LoadPlan, plan_warnings
 from ..model.predict import Execution, Server as ModelServer, steady_state_rps
 from ..report.sentences import warning_text
-from .procs import (RunningServer, ServerFailed, free_port, http_get, log_tail, run_owned,
-                    start_server, stop_server, port_was_taken, wait_ready, with_log)
+from .procs import (RunningServer, ServerFailed, free_port, http_get, log_tail, port_holder,
+                    run_owned, start_server, stop_server, port_was_taken, wait_ready, with_log)
 from .sampling import TreeSampler
 from .services import ServiceFailed, ServiceHost, Started, upstream_shortfall
 from ..store.results import (FORMAT, RUN_FORMAT, VERSION, StoredCalibration, StoredCase,
@@ -170,11 +171,14 @@ def program_problems(impl: Impl, cases: list[Case]) -> dict[str, str]:
     return problems
 
 
-def run_setup(impl: Impl, log_path: Path) -> str | None:
-    """Run the implementation's setup steps; None when they worked, else the reason."""
+def run_setup(impl: Impl, log_path: Path, say=None) -> str | None:
+    """Run the implementation's setup steps, each told to say(line) as it starts; None
+    when they worked, else the reason (its output cut to clip.TAIL_BYTES)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         for argv in impl.manifest.setup:
+            if say is not None:
+                say(f"setting up {impl.name}: {clip_line(' '.join(argv), 200)}")
             try:
                 code = run_owned(argv, 900, cwd=impl.folder, stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, env=impl_env())
@@ -303,6 +307,10 @@ def checked_server(case: Case, impl: Impl, log_path: Path, ready_timeout_s: floa
         yield server, info, elapsed
     finally:
         stop_server(server)
+    holder = port_holder(server.port)   # only reached when the block above went well
+    if holder:
+        raise CaseFailed(f"port {server.port} is still held after the server was stopped, by "
+                         f"the server's own escaped process ({holder})")
 
 
 def _read_wrk(done: WrkRun, what: str) -> tuple[StoredWrk, StoredWrkText]:
@@ -445,7 +453,8 @@ def _closed_loads(m: Measurement, server: RunningServer, elapsed: float) -> _Loa
     case, wrk = m.case, m.case.wrk
     url = f"http://127.0.0.1:{server.port}{case.path}"
     if case.type == ScenarioType.INTERFERENCE:
-        with m.services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
+        with m.services.metered() as metered, TreeSampler(
+                server.proc.pid, server.port, owner=server.owner) as sampler:
             heavy, probe = _interfere(case, server, url, m.prefix, m.wrk_cpus)
         return _Loads(heavy, probe, sampler.result(), metered, None)
     warmup_s = m.settings.warmup
@@ -455,7 +464,8 @@ def _closed_loads(m: Measurement, server: RunningServer, elapsed: float) -> _Loa
                                  json_out=m.logs / f"{case_slug(case.id)}.warmup.json")
     calibration = calibrate(m.target(server, elapsed, m.wrk_cpus), os.cpu_count() or 1,
                             demand_s=min(DEMAND_S, wrk.duration))
-    with m.services.metered() as metered, TreeSampler(server.proc.pid, server.port) as sampler:
+    with m.services.metered() as metered, TreeSampler(
+            server.proc.pid, server.port, owner=server.owner) as sampler:
         done = Wrk(cpus=m.wrk_cpus).run(url, threads=wrk.threads, connections=wrk.connections,
                                         duration_s=wrk.duration, timeout_s=wrk.timeout,
                                         json_out=Path(f"{m.prefix}.wrk.json"))
@@ -471,7 +481,7 @@ def _closed_run(m: Measurement, server_argv: list[str], elapsed: float, clock: _
     run = StoredRun(index=m.index, started_at=clock.started_at, server_argv=server_argv,
                     wrk_argv=portable(done.argv), check=StoredCheck(service_s=elapsed),
                     timing=clock.timing(), calibration=loads.calibration,
-                    wrk=lua, text=text, text_raw=done.stdout,
+                    wrk=lua, text=text, text_raw=clip_tail(done.stdout),
                     disagreements=compare_text_json(text, lua), resources=loads.resources,
                     **({"services": loads.services} if loads.services else {}))
     if loads.probe is None:
@@ -480,7 +490,7 @@ def _closed_run(m: Measurement, server_argv: list[str], elapsed: float, clock: _
     probe_lua, probe_text = _read_wrk(loads.probe, "the probe's")
     _require_completions(probe_lua, m.case.window_s, "probe ")
     run.probe = StoredProbe(wrk_argv=portable(loads.probe.argv), wrk=probe_lua,
-                            text=probe_text, text_raw=loads.probe.stdout,
+                            text=probe_text, text_raw=clip_tail(loads.probe.stdout),
                             disagreements=compare_text_json(probe_text, probe_lua))
     run.timeline = StoredTimeline(**align(probe_lua.model_dump(), lua.model_dump()))
     return run
@@ -726,9 +736,11 @@ def _check_plan(suite: LoadedSuite, cases: list[Case], used: list[Impl], console
 def _set_up(used: list[Impl], cases: list[Case], run_dir: Path, console) -> dict:
     """Each implementation's setup steps: why an implementation (by name) or one of its
     servers (by (name, server)) cannot run, or None."""
-    for impl in used:
-        console.print(f"setting up {impl.name} ...", highlight=False)
-    setup_errors: dict = {impl.name: run_setup(impl, run_dir / "logs" / f"setup-{impl.name}.log")
+    def say(line: str) -> None:
+        console.print(line, highlight=False, markup=False)
+
+    setup_errors: dict = {impl.name: run_setup(impl, run_dir / "logs" / f"setup-{impl.name}.log",
+                                               say)
                           for impl in used}
     for impl in used:  # a program the setup should have built fails its server's cases
         if not setup_errors[impl.name]:

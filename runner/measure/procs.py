@@ -9,10 +9,20 @@ which records its group before an interrupt can be handled; `OWNED.session()` is
 scope of a run and stops whatever is still recorded on every way out. A watchdog process
 (runner/measure/watchdog.py) does the same if the runner is killed outright, and a record file
 per run lets the next run stop what both left behind (`stop_left_over`).
+
+A process can leave its group and session (`setsid()`, a daemon's double fork), so each
+process started here also carries an owner token in its environment (`OWNER_VAR`:
+`<runner pid>-<runner create time>-<n>`), which every descendant inherits whatever it does
+with sessions. Stopping a process stops its group and every process carrying its token;
+the run's end, the watchdog and `stop_left_over` stop every process carrying the runner's.
+The runner is a child subreaper, so escaped orphans become its children and are reaped.
 """
 
+import ctypes
 import fcntl
+import functools
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -28,9 +38,33 @@ from pathlib import Path
 
 import psutil
 
-from .watchdog import kill_group
+from ..clip import TAIL_BYTES, clip_line
+from .watchdog import OWNER_VAR, kill_carrying, kill_group, wait_gone
+
+PR_SET_CHILD_SUBREAPER = 36
 
 WATCHDOG = Path(__file__).resolve().with_name("watchdog.py")
+
+
+def become_subreaper() -> bool:
+    """Make this process a child subreaper (Linux): an orphan among its descendants, such
+    as a daemon that double-forked, is re-parented to it instead of to init. True if so."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def runner_token() -> str:
+    """This runner's owner token: its pid and create time, unique on this machine."""
+    return _token_of(os.getpid())
+
+
+@functools.cache
+def _token_of(pid: int) -> str:
+    return f"{pid}-{psutil.Process(pid).create_time():.3f}"
 
 
 @contextmanager
@@ -66,20 +100,36 @@ class Owned:
 
     def __init__(self) -> None:
         self._procs: dict[int, tuple[subprocess.Popen, float]] = {}
+        self._tokens: dict[int, str] = {}   # pid -> the owner token it was started with
+        self._numbers = itertools.count(1)
         self._lock = threading.RLock()
         self._watchdog: subprocess.Popen | None = None
         self._record: Path | None = None
 
+    @property
+    def token(self) -> str:
+        return runner_token()
+
+    def token_of(self, pid: int) -> str | None:
+        """The owner token the process `pid` was started with, while it is ours."""
+        with self._lock:
+            return self._tokens.get(pid)
+
     def spawn(self, argv: list[str], **popen_kwargs) -> subprocess.Popen:
-        """Popen(argv) as the leader of a new session, recorded before anything else runs."""
+        """Popen(argv) as the leader of a new session carrying an owner token of its own,
+        recorded before anything else runs."""
+        token = f"{self.token}-{next(self._numbers)}"
+        env = popen_kwargs.pop("env", None)
+        env = {**(os.environ if env is None else env), OWNER_VAR: token}
         with signals_held():
-            proc = subprocess.Popen(argv, start_new_session=True, **popen_kwargs)
+            proc = subprocess.Popen(argv, start_new_session=True, env=env, **popen_kwargs)
             try:
                 created = psutil.Process(proc.pid).create_time()
             except psutil.Error:
                 created = 0.0
             with self._lock:
                 self._procs[proc.pid] = (proc, created)
+                self._tokens[proc.pid] = token
                 self._tell(f"+ {proc.pid} {created!r}")
                 self._save()
         return proc
@@ -87,12 +137,13 @@ class Owned:
     def forget(self, proc: subprocess.Popen) -> None:
         """proc's group is stopped (or has ended by itself): no longer ours to stop."""
         with self._lock:
+            self._tokens.pop(proc.pid, None)
             if self._procs.pop(proc.pid, None) is not None:
                 self._tell(f"- {proc.pid}")
                 self._save()
 
     def stop(self, proc: subprocess.Popen) -> None:
-        stop_group(proc)
+        stop_group(proc, token=self.token_of(proc.pid))
         self.forget(proc)
 
     def stop_all(self) -> None:
@@ -112,9 +163,10 @@ class Owned:
         Meanwhile a watchdog kills them should the runner die without doing so, and, with
         record_dir, `<record_dir>/<runner pid>.json` lists them for `stop_left_over`.
         """
+        become_subreaper()
         self._watchdog = subprocess.Popen(
-            [sys.executable, str(WATCHDOG)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            text=True, start_new_session=True)
+            [sys.executable, str(WATCHDOG), self.token], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, text=True, start_new_session=True)
         if record_dir is not None:
             self._record = record_dir / f"{os.getpid()}.json"
         with self._lock:
@@ -126,6 +178,7 @@ class Owned:
         finally:
             with signals_held():  # a second Ctrl-C waits until everything is stopped
                 self.stop_all()
+                reap(kill_carrying(self.token))   # escaped from processes already forgotten
                 watchdog, self._watchdog = self._watchdog, None
                 watchdog.stdin.close()
                 watchdog.wait(timeout=10)
@@ -159,7 +212,7 @@ class Owned:
                 return
             tmp.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps({"runner": {"pid": me.pid, "create_time": me.create_time()},
-                                       "groups": groups}, default=str))
+                                       "owner": self.token, "groups": groups}, default=str))
             tmp.replace(self._record)
         except OSError:
             pass  # best effort: the watchdog and the session's exit still stop them
@@ -237,7 +290,8 @@ def machine_lock(folder: Path, path: Path | None = None):
 
 
 def stop_left_over(record_dir: Path) -> list[str]:
-    """Kill the groups that runs which died uncleanly recorded in record_dir; what was done.
+    """Kill the groups, and the processes carrying the owner token, that runs which died
+    uncleanly recorded in record_dir; what was done.
 
     A record whose runner still lives belongs to a run going on beside this one and is
     left alone; a group whose leader's pid now names another process is not touched.
@@ -250,13 +304,19 @@ def stop_left_over(record_dir: Path) -> list[str]:
             if _same_process(runner["pid"], runner["create_time"]):
                 continue
             killed = [g for g in groups if kill_group(int(g["pgid"]), float(g["create_time"]))]
+            owner = data.get("owner")
+            escaped = kill_carrying(owner) if isinstance(owner, str) and owner else []
         except (OSError, ValueError, KeyError, TypeError):
-            killed = []
+            killed, escaped = [], []
         for group in killed:
             argv = group.get("argv")
             argv = " ".join(map(str, argv)) if isinstance(argv, list) else str(argv)
             done.append(f"stopped process group {group['pgid']} left running by an earlier "
                         f"run that was killed: {argv}")
+        if escaped:
+            done.append(f"stopped {len(escaped)} processes that left their group, left running "
+                        f"by an earlier run that was killed: "
+                        + ", ".join(f"pid {p.pid}" for p in escaped))
         path.unlink(missing_ok=True)
     return done
 
@@ -271,6 +331,7 @@ class RunningServer:
     port: int
     argv: list[str]
     log_path: Path
+    owner: str | None = None   # the owner token its processes carry (OWNER_VAR)
 
 
 def free_port() -> int:
@@ -280,19 +341,30 @@ def free_port() -> int:
 
 
 def with_log(message: str, path: Path) -> str:
-    """message, the log's last line beside it, and the log's tail below."""
+    """message, the log's last line (cut short) beside it, and the log's tail below, within
+    clip.TAIL_BYTES: the whole log stays in its file."""
     tail = log_tail(path)
     if not tail:
         return message
-    return f"{message} (log: {tail.splitlines()[-1].strip()})\nlog tail:\n{tail}"
+    last = clip_line(tail.splitlines()[-1].strip(), 200)
+    return f"{message} (log: {last})\nlog tail:\n{tail}"
 
 
-def log_tail(path: Path, lines: int = 15) -> str:
+def log_tail(path: Path, lines: int = 15, limit: int = TAIL_BYTES) -> str:
+    """The last `lines` lines of the file, read from its last `limit` bytes only (a log may
+    be huge), each line cut to clip.LINE_BYTES: at most about 5 KiB."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, "rb") as log:
+            size = log.seek(0, os.SEEK_END)
+            log.seek(max(0, size - limit))
+            data = log.read(limit)
     except OSError:
         return ""
-    return "\n".join(text.rstrip().splitlines()[-lines:])
+    every = data.decode("utf-8", errors="replace").rstrip().splitlines()
+    kept = [clip_line(line) for line in every[-lines:]]
+    if size > limit and len(kept) == len(every):   # the first line kept began before
+        kept.insert(0, f"[... {size - len(data)} earlier bytes cut]")
+    return "\n".join(kept)
 
 
 def start_server(argv: list[str], port: int, cwd: Path, env: dict[str, str],
@@ -306,7 +378,7 @@ def start_server(argv: list[str], port: int, cwd: Path, env: dict[str, str],
                                stderr=subprocess.STDOUT)
         except OSError as exc:
             raise ServerFailed(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
-    return RunningServer(proc, port, argv, log_path)
+    return RunningServer(proc, port, argv, log_path, OWNED.token_of(proc.pid))
 
 
 def http_get(port: int, path: str, timeout_s: float) -> tuple[int, bytes, float]:
@@ -328,12 +400,46 @@ def port_was_taken(server: RunningServer) -> bool:
 
 
 def _is_ours(server: RunningServer, pid: object) -> bool:
+    """Is pid the server, one of its children, or a process carrying its owner token?"""
     if pid == server.proc.pid:
         return True
     try:
-        return pid in {p.pid for p in psutil.Process(server.proc.pid).children(recursive=True)}
+        if pid in {p.pid for p in psutil.Process(server.proc.pid).children(recursive=True)}:
+            return True
     except psutil.Error:
-        return False
+        pass
+    return server.owner is not None and isinstance(pid, int) and owner_of(pid) == server.owner
+
+
+def owner_of(pid: int) -> str | None:
+    """The owner token in the environment of the process pid, if it can be read."""
+    try:
+        return psutil.Process(pid).environ().get(OWNER_VAR)
+    except (psutil.Error, ValueError):
+        return None
+
+
+def port_holder(port: int) -> str | None:
+    """None when the TCP port on 127.0.0.1 is free to listen on, else who holds it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no holder
+        try:
+            sock.bind(("127.0.0.1", port))
+            return None
+        except OSError:
+            pass
+    try:
+        pids = {c.pid for c in psutil.net_connections(kind="tcp")
+                if c.laddr and c.laddr.port == port and c.pid}
+    except psutil.Error:
+        pids = set()
+    names = []
+    for pid in sorted(pids):
+        try:
+            names.append(f"pid {pid}, {psutil.Process(pid).name()}")
+        except psutil.Error:
+            names.append(f"pid {pid}")
+    return "; ".join(names) or "a process not found: another user's, or bound and not listening"
 
 
 def wait_ready(server: RunningServer, timeout_s: float) -> dict:
@@ -367,8 +473,9 @@ def wait_ready(server: RunningServer, timeout_s: float) -> dict:
                                 server.log_path))
 
 
-def stop_group(proc: subprocess.Popen, grace_s: float = 0.2) -> None:
-    """Stop the process group led by proc, and any descendant that left it.
+def stop_group(proc: subprocess.Popen, grace_s: float = 0.2, token: str | None = None) -> None:
+    """Stop the process group led by proc, any descendant that left it, and, with token,
+    every process whose environment carries it (wherever it moved, whoever its parent).
 
     SIGTERM first so servers can exit cleanly, then, after a short grace (a measurement
     needs no graceful shutdown, and the runner's own time counts against the run),
@@ -394,24 +501,20 @@ def stop_group(proc: subprocess.Popen, grace_s: float = 0.2) -> None:
             child.kill()
         except psutil.Error:
             pass
-    _wait_gone(descendants, timeout_s=2.0)
+    wait_gone(descendants, timeout_s=2.0)
+    if token is not None:
+        reap(kill_carrying(token))
 
 
-def _wait_gone(procs: list[psutil.Process], timeout_s: float) -> None:
-    """Wait until every process has exited. A zombie has: it runs nothing and holds no
-    port, and once its parent is gone only init can reap it, which may take a while."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        alive = []
-        for proc in procs:
-            try:
-                if proc.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(proc)
-            except psutil.Error:
-                pass
-        if not alive:
-            return
-        time.sleep(0.01)
+def reap(killed: list[psutil.Process]) -> None:
+    """Reap those of the killed processes that are orphans re-parented to this runner (a
+    child subreaper). Only processes that carried our token: a Popen's child is its own."""
+    for proc in killed:
+        try:
+            if proc.ppid() == os.getpid():
+                os.waitpid(proc.pid, os.WNOHANG)
+        except (psutil.Error, ChildProcessError):
+            pass
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -1,5 +1,8 @@
 """Resource use while wrk runs: the server's whole process tree, and wrk itself.
 
+The server's processes are its tree and, with its owner token, every process carrying it
+(one that left the tree and its group, a daemon's double fork, still counts).
+
 Threads versus processes is one of the articles' claims about memory, and a load generator
 that saturates its cores measures itself rather than the server; both need numbers. A
 background thread samples with psutil every `interval` seconds.
@@ -11,6 +14,7 @@ import time
 import psutil
 
 from ..store.results import StoredResources
+from .watchdog import carrying
 
 
 def cpu_seconds(proc: psutil.Process) -> float | None:
@@ -43,11 +47,15 @@ CONNECTIONS_EVERY = 4   # samples
 
 
 class TreeSampler:
-    """Samples the process tree under `root_pid` and the runner's wrk children."""
+    """Samples the process tree under `root_pid`, the processes carrying `owner` (its owner
+    token) and the runner's wrk children."""
 
-    def __init__(self, root_pid: int, port: int | None = None, interval: float = 0.25):
+    def __init__(self, root_pid: int, port: int | None = None, interval: float = 0.25,
+                 owner: str | None = None):
         self.root = psutil.Process(root_pid)
         self.port = port
+        self.owner = owner
+        self._escaped: list[psutil.Process] = []   # carrying owner, refreshed now and then
         # established connections to the server's port held by each process: how the
         # kernel spread wrk's connections over a server's worker processes
         self.connections: dict[int, int] = {}
@@ -91,10 +99,7 @@ class TreeSampler:
             self._sample()
 
     def _sample(self) -> None:
-        try:
-            procs = [self.root] + self.root.children(recursive=True)
-        except psutil.Error:
-            procs = []
+        procs = self._processes()
         rss = threads = alive = 0
         for proc in procs:
             cpu = cpu_seconds(proc)
@@ -135,6 +140,18 @@ class TreeSampler:
             if cpu is not None:
                 self.wrk_first.setdefault(proc.pid, 0.0)  # wrk starts after the sampler
                 self.wrk_last[proc.pid] = cpu
+
+    def _processes(self) -> list[psutil.Process]:
+        """The server's processes: its tree and those carrying its token, each once. Reading
+        every process's environment costs more than a sample: once every few samples."""
+        try:
+            procs = [self.root] + self.root.children(recursive=True)
+        except psutil.Error:
+            procs = []
+        if self.owner is not None and self._count % CONNECTIONS_EVERY == 0:
+            self._escaped = carrying(self.owner)
+        pids = {proc.pid for proc in procs}
+        return procs + [proc for proc in self._escaped if proc.pid not in pids]
 
     def result(self) -> StoredResources:
         server_cpu = sum(self.last_cpu[p] - self.first_cpu[p] for p in self.last_cpu)

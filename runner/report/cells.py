@@ -19,6 +19,7 @@ from .table import CaseRow
 from ..store.results import StoredPoint, StoredResources
 from .figures import (ERRORS, P50, P99, PROCESSES, RSS_PEAK, THREADS, WRK_CORES, Place,
                       placed)
+from ..clip import clip_line
 from .sentences import cause_text, limit_text, limit_words
 
 FLAG = "⚠"
@@ -79,6 +80,13 @@ def _text(value) -> str:
     return "" if is_missing(value) else str(value)
 
 
+def failed_text(row) -> str:
+    """"failed: " and the reason's first line, cut short: a log tail the reason quotes below
+    it stays in the case file (and the log), not in a table."""
+    lines = _text(row.reason).strip().splitlines()
+    return f"failed: {clip_line(lines[0].strip(), 300) if lines else 'no reason given'}"
+
+
 def endpoint(row) -> str:
     return f"{row.kind} {row.params}".strip()
 
@@ -124,7 +132,7 @@ def _notes(row, flags: list[str], remarks: Sequence[str] = ()) -> Cell:
     """Why there are no numbers, the case's own note, flags (marked ⚠), then remarks."""
     notes = [_text(row.note)]
     if row.status == Status.FAILED:
-        notes.insert(0, f"failed: {_text(row.reason) or 'no reason given'}")
+        notes.insert(0, failed_text(row))
     elif row.status == Status.NA:
         notes.insert(0, _text(row.reason) or "not served")
     text = "; ".join(n for n in notes + [f"{FLAG} {f}" for f in flags] + list(remarks) if n)
@@ -198,7 +206,7 @@ def marks(row, first_session: int | None) -> str:
 def _flags(row) -> list[str]:
     """What to read with care in a verdict row, each a footnote under the table."""
     if row.status == Status.FAILED:
-        return [f"failed: {_text(row.reason) or 'no reason given'}"]
+        return [failed_text(row)]
     flags = []
     if row.wrk_saturated:
         flags.append(f"INVALID: wrk saturated its cores ({row.of(WRK_CORES):.2f} used)")
@@ -300,7 +308,7 @@ def _starved_seconds(row) -> int:
 def probe_verdict(row) -> str:
     """What happened to the probe, in words, and why a heavy load completed nothing."""
     if not measured(row):
-        return f"failed: {_text(row.reason) or 'no reason given'}"
+        return failed_text(row)
     starved = _starved_seconds(row)
     before, lowest = row.probe_before_rps, row.probe_during_min_rps
     share = (f", its slowest second {lowest / before:.0%} of its rate before"
@@ -500,7 +508,7 @@ def open_verdict_table(rows: list[CaseRow], first_session: int | None) -> Table:
         name = [Cell(row.label + marks(row, first_session), row.label),
                 Cell(server_name(row), server_name(row))]
         if not open_measured(row):
-            reason = f"failed: {_text(row.reason) or 'no reason given'}"
+            reason = failed_text(row)
             out.append(Row(_text(row.status), name + [Cell("failed", None)]
                            + [Cell("", None)] * 3 + [Cell(reason, reason)]))
             continue

@@ -12,6 +12,11 @@ For the interrupt tests, with any mode: --start-delay S (listen only after S sec
 wide readiness wait), --children N (N processes in the server's group, like a process
 pool's), --slow-exit (on SIGTERM log "stopping" and go on, so only SIGKILL ends it) and
 --trace (log "GET <path>" as each request arrives). Every line is flushed at once.
+
+--escape serve|sleep: once listening, double-fork a daemon into a session of its own (as
+gunicorn --daemon does) that keeps the listening socket and serves it too, or just
+sleeps holding it: only its environment still ties it to the runner. --spew N: print one
+line of N bytes first. For the containment and output-bound tests.
 """
 
 import argparse
@@ -37,6 +42,8 @@ parser.add_argument("--start-delay", type=float, default=0.0)
 parser.add_argument("--children", type=int, default=0)
 parser.add_argument("--slow-exit", action="store_true")
 parser.add_argument("--trace", action="store_true")
+parser.add_argument("--escape", choices=["serve", "sleep"])
+parser.add_argument("--spew", type=int, default=0)
 args = parser.parse_args()
 served = 0
 lock = threading.Lock()
@@ -130,6 +137,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, {"error": "no such endpoint"})
 
 
+if args.spew:
+    sys.stdout.write("x" * args.spew + "\n")
+    sys.stdout.flush()
 if args.mode == "exits-at-start":
     print("fatal: configuration broken on purpose", file=sys.stderr)
     sys.exit(1)
@@ -139,4 +149,24 @@ children = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(360
             for _ in range(args.children)]  # in our group, as a pool's workers are
 time.sleep(args.start_delay)
 ThreadingHTTPServer.daemon_threads = True
-ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+httpd = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+
+
+def escape() -> None:
+    """Double-fork a daemon in a new session; it keeps the listening socket."""
+    if os.fork() > 0:
+        os.wait()
+        return
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    print(f"daemon {os.getpid()} escaped", file=sys.stderr, flush=True)
+    if args.escape == "serve":
+        httpd.serve_forever()
+    time.sleep(3600)
+    os._exit(0)
+
+
+if args.escape:
+    escape()
+httpd.serve_forever()
