@@ -3,7 +3,8 @@
 Reads like a table of contents: parse the arguments, load and validate the input, hand
 the work to bench or report, print the outcome. Only this module prints a final error
 and chooses the exit code: 0 every case measured, 3 some or all cases failed, 2 bad input,
-4 a report that skipped unreadable stored files, 130 an interruption (docs/errors.md).
+4 a report that skipped unreadable stored files, 5 a full disk, 130 an interruption
+(docs/errors.md).
 
 Every message is printed as it is: rich markup is off, so `[a-z]` in a message stays.
 """
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .errors import (EXIT_CASES_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REPORT_INCOMPLETE,
-                     BenchError)
+from .errors import (EXIT_CASES_FAILED, EXIT_DISK_FULL, EXIT_INTERRUPTED, EXIT_OK,
+                     EXIT_REPORT_INCOMPLETE, BenchError)
 from .config.manifest import load_impls
 from .measure.procs import (OWNED, MachineBusy, live_runs, machine_lock, machine_lock_path,
                             stop_left_over)
@@ -97,7 +98,7 @@ def cmd_bench(args) -> int:
 def _bench(args, impls: dict, suite, cases: list) -> int:
     from .measure import bench
     from .report import latest_run_dir, write_reports
-    from .store.results import claim_run_dir, new_run_id
+    from .store.results import DiskFull, claim_run_dir, new_run_id
     raw_root = Path(args.raw_dir) / suite.name
     run_dir = None
     if args.resume:
@@ -117,6 +118,9 @@ def _bench(args, impls: dict, suite, cases: list) -> int:
         console.print(f"\ninterrupted: every server and wrk stopped; {kept} case files kept "
                       f"in {run_dir}\nresume with: ./just bench {args.suite} --resume")
         return EXIT_INTERRUPTED
+    except DiskFull as exc:   # every server and wrk already stopped, as on an interrupt
+        console.print(disk_full_line(exc, args.suite))
+        return EXIT_DISK_FULL
     failed = [r for r in records if r["status"] == Status.FAILED]
     for record in failed:
         console.print(f"FAILED {record['case']['id']}: {record['reason'].splitlines()[0]}")
@@ -126,6 +130,15 @@ def _bench(args, impls: dict, suite, cases: list) -> int:
             console.print(f"wrote {path}")
     console.print(f"{len(records)} cases measured, {len(failed)} failed; raw results in {run_dir}")
     return EXIT_CASES_FAILED if failed else EXIT_OK
+
+
+def disk_full_line(exc, suite: str) -> str:
+    """The one line a full disk ends a run with: what could not be written, where the
+    record went instead, and how to go on."""
+    kept = (f"the record is kept in {exc.kept}" if exc.kept
+            else "the record could not be kept anywhere (the temp dir is full too)")
+    return (f"{exc}; {kept}; free space and run `./just bench {suite} --resume` "
+            "(cases already stored are kept, the unfinished one is measured again)")
 
 
 def _release(run_dir: Path, raw_dir: Path) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import vegeta
-from .calibrate import DEMAND_S, Target, calibrate
+from .calibrate import DEMAND_S, Target, WorkNotDone, calibrate
 from .openbench import OpenFailed, measure_open
 from .check import (BAD_PARAMETER_STATUS, UNKNOWN_PATH, UNKNOWN_PATH_STATUS,
                     bad_parameter_path, check_answer, error_answer_problem, info_problems)
@@ -43,6 +43,7 @@ from ..store.results import (FORMAT, RUN_FORMAT, VERSION, StoredCalibration, Sto
                              record_json, write_record)
 from ..config.suite import Case, LoadedSuite, Suite
 from .wrk import Wrk, WrkRun
+from .wrkcheck import checks_for, load_problems
 from .wrkparse import WrkParseError, compare_text_json, parse_wrk_json, parse_wrk_text
 from ..terms import ScenarioType, Status
 
@@ -364,7 +365,8 @@ class Measurement:
         check_timeout = case.params.get("ms", 0) / 1000 + 60
         return Target(server, f"http://127.0.0.1:{server.port}{case.path}", elapsed,
                       lambda: _checked_request(case, server.port, check_timeout, services),
-                      str(self.prefix), self.settings.ready_timeout, cpus)
+                      str(self.prefix), self.settings.ready_timeout, cpus,
+                      checks_for(case.kind, case.params))
 
 
 @dataclass
@@ -455,20 +457,24 @@ def _closed_loads(m: Measurement, server: RunningServer, elapsed: float) -> _Loa
     if case.type == ScenarioType.INTERFERENCE:
         with m.services.metered() as metered, TreeSampler(
                 server.proc.pid, server.port, owner=server.owner) as sampler:
-            heavy, probe = _interfere(case, server, url, m.prefix, m.wrk_cpus)
+            heavy, probe = _interfere(case, server, url, m.prefix,
+                                      Wrk(cpus=m.wrk_cpus, checks=checks_for(case.kind, case.params)))
         return _Loads(heavy, probe, sampler.result(), metered, None)
     warmup_s = m.settings.warmup
     if warmup_s > 0 and elapsed < WARMUP_BELOW_S:
         Wrk(cpus=m.wrk_cpus).run(url, threads=wrk.threads, connections=wrk.threads,
                                  duration_s=warmup_s, timeout_s=wrk.timeout,
                                  json_out=m.logs / f"{case_slug(case.id)}.warmup.json")
-    calibration = calibrate(m.target(server, elapsed, m.wrk_cpus), os.cpu_count() or 1,
-                            demand_s=min(DEMAND_S, wrk.duration))
+    target = m.target(server, elapsed, m.wrk_cpus)
+    try:
+        calibration = calibrate(target, os.cpu_count() or 1, demand_s=min(DEMAND_S, wrk.duration))
+    except WorkNotDone as exc:
+        raise CaseFailed(str(exc)) from None
     with m.services.metered() as metered, TreeSampler(
             server.proc.pid, server.port, owner=server.owner) as sampler:
-        done = Wrk(cpus=m.wrk_cpus).run(url, threads=wrk.threads, connections=wrk.connections,
-                                        duration_s=wrk.duration, timeout_s=wrk.timeout,
-                                        json_out=Path(f"{m.prefix}.wrk.json"))
+        done = Wrk(cpus=m.wrk_cpus, checks=target.checks).run(
+            url, threads=wrk.threads, connections=wrk.connections, duration_s=wrk.duration,
+            timeout_s=wrk.timeout, json_out=Path(f"{m.prefix}.wrk.json"))
     return _Loads(done, None, sampler.result(), metered, calibration)
 
 
@@ -486,6 +492,10 @@ def _closed_run(m: Measurement, server_argv: list[str], elapsed: float, clock: _
                     **({"services": loads.services} if loads.services else {}))
     if loads.probe is None:
         _require_completions(lua, m.case.wrk.duration, "")
+    problems = load_problems(lua, m.case.wrk.connections) if lua.requests else []
+    if problems:
+        raise CaseFailed("; ".join(problems))
+    if loads.probe is None:
         return run
     probe_lua, probe_text = _read_wrk(loads.probe, "the probe's")
     _require_completions(probe_lua, m.case.window_s, "probe ")
@@ -496,8 +506,10 @@ def _closed_run(m: Measurement, server_argv: list[str], elapsed: float, clock: _
     return run
 
 
-def _interfere(case: Case, server: RunningServer, url: str, prefix: Path, cpus: str | None):
-    """The probe for the whole window, the heavy load in its middle: (heavy, probe) runs."""
+def _interfere(case: Case, server: RunningServer, url: str, prefix: Path, loader: Wrk):
+    """The probe for the whole window, the heavy load in its middle: (heavy, probe) runs.
+    The heavy load runs as `loader` says (pinned, checked); the probe pinned alike."""
+    cpus = loader.cpus
     _checked(Endpoint(case.probe, {}, case.probe_path, "the probe "), server.port, 10.0)
     wrk = case.wrk
     total = case.window_s
@@ -516,9 +528,9 @@ def _interfere(case: Case, server: RunningServer, url: str, prefix: Path, cpus: 
     thread.start()
     try:
         time.sleep(case.before_s)
-        heavy = Wrk(cpus=cpus).run(url, threads=wrk.threads, connections=wrk.connections,
-                                   duration_s=wrk.duration, timeout_s=wrk.timeout,
-                                   json_out=f"{prefix}.heavy.json")
+        heavy = loader.run(url, threads=wrk.threads, connections=wrk.connections,
+                           duration_s=wrk.duration, timeout_s=wrk.timeout,
+                           json_out=f"{prefix}.heavy.json")
         thread.join(timeout=total + 60)
     finally:
         stop.set()  # only matters when interrupted: the probe's wrk is killed at once
@@ -647,6 +659,10 @@ def _summary(case: Case, run: StoredRun) -> str:
         return ", ".join(f"{p.offered_rps:g}/s: p99 {p.latency_s.p99 or 0:.3g} s"
                          for p in run.points)
     summary = f"{run.wrk.rps:.1f} req/s, {run.wrk.requests} requests"
+    not_2xx = (sum(t.non_2xx for t in run.wrk.threads) if run.wrk.threads
+               else run.wrk.errors.get("status") or 0)
+    if not_2xx:
+        summary += f", {not_2xx} answers not 2xx"
     if run.timeline is not None:
         probe = summarize_probe(run.timeline.model_dump(), run.probe.wrk.model_dump())
         summary += (f"; probe {probe['before_rps']} req/s before, lowest "

@@ -27,6 +27,7 @@ from .procs import RunningServer
 from .sampling import TreeSampler, cpu_seconds
 from ..store.results import StoredCalibration, StoredResources, StoredWrk
 from .wrk import Wrk
+from .wrkcheck import WrkChecks, load_problems
 from .wrkparse import WrkParseError, parse_wrk_json
 
 SERVICE_S = 1.0            # one connection alone for this long: the service time
@@ -37,6 +38,11 @@ SLOW_S = 0.5               # a request slower than this is calibrated by single 
 SETTLE_POLL_S = 0.1
 SETTLE_IDLE_CORES = 0.05   # a settled tree uses less than this share of a core
 SETTLE_POLLS = 3           # ... for this many polls in a row, with the same processes
+
+
+class WorkNotDone(Exception):
+    """A calibration's answers came too fast for the declared wait, lacked their proof, or
+    stopped coming (runner.measure.wrkcheck): the row fails with this reason."""
 
 
 def _tree(root: int) -> tuple[frozenset[int], float]:
@@ -60,7 +66,8 @@ class Target:
     """A fresh server that passed its conformance check, as a calibration or a load
     measures it: the process, the case's URL on it, the conformance requests' time, one
     more checked request (`request_once()`, its seconds), the prefix of this repeat's log
-    files, how long the tree may take to settle, and wrk's CPUs (taskset) if pinned."""
+    files, how long the tree may take to settle, wrk's CPUs (taskset) if pinned, and what
+    wrk checks of the answers (the latency floor, the proof)."""
     server: RunningServer
     url: str
     check_s: float
@@ -68,6 +75,7 @@ class Target:
     prefix: str
     timeout_s: float
     cpus: str | None = None
+    checks: WrkChecks | None = None
 
 
 def wait_settled(root: int, timeout_s: float) -> tuple[bool, float, int]:
@@ -87,12 +95,13 @@ def wait_settled(root: int, timeout_s: float) -> tuple[bool, float, int]:
     return False, time.monotonic() - started, len(pids)
 
 
-def _wrk_phase(target: Target, connections: int, duration_s: float,
-               suffix: str) -> tuple[StoredWrk | None, StoredResources, str | None]:
-    """(wrk's Lua report or None, resources, error) of one short run beside a sampler."""
+def _wrk_phase(target: Target, connections: int, duration_s: float, suffix: str,
+               what: str) -> tuple[StoredWrk | None, StoredResources, str | None]:
+    """(wrk's Lua report or None, resources, error) of one short run beside a sampler;
+    WorkNotDone where its answers fail wrk's checks."""
     server = target.server
     with TreeSampler(server.proc.pid, server.port) as sampler:
-        done = Wrk(cpus=target.cpus).run(
+        done = Wrk(cpus=target.cpus, checks=target.checks).run(
             target.url, threads=min(connections, 4), connections=connections,
             duration_s=duration_s, timeout_s=max(target.timeout_s, 1.0),
             json_out=f"{target.prefix}{suffix}")
@@ -103,7 +112,12 @@ def _wrk_phase(target: Target, connections: int, duration_s: float,
         lua = parse_wrk_json(done.json_text)
     except WrkParseError as exc:
         return None, resources, str(exc)
-    return lua, resources, None if lua.requests else "no request completed"
+    if not lua.requests:
+        return None, resources, "no request completed"
+    problems = load_problems(lua, connections)
+    if problems:
+        raise WorkNotDone(f"calibration ({what}, wrk -c{connections}): " + "; ".join(problems))
+    return lua, resources, None
 
 
 def calibrate(target: Target, cores: int, demand_s: float = DEMAND_S) -> StoredCalibration:
@@ -117,13 +131,15 @@ def calibrate(target: Target, cores: int, demand_s: float = DEMAND_S) -> StoredC
     record = {"settled": settled, "settle_s": settle_s, "processes": processes}
     if target.check_s >= SLOW_S:
         return _single_request(target, record)
-    alone, alone_resources, error = _wrk_phase(target, 1, SERVICE_S, ".service.json")
+    alone, alone_resources, error = _wrk_phase(target, 1, SERVICE_S, ".service.json",
+                                                    "service time")
     if error:
         return StoredCalibration(**record, error=f"service time: {error}")
     alone_cores = alone_resources.server_cpu_s / alone_resources.wall_s
     busy_connections = 2 * cores
     record["method"] = f"wrk -c1, then -c{busy_connections}"
-    busy, resources, error = _wrk_phase(target, busy_connections, demand_s, ".demand.json")
+    busy, resources, error = _wrk_phase(target, busy_connections, demand_s, ".demand.json",
+                                         "CPU demand")
     if error:
         return StoredCalibration(**record, error=f"CPU demand: {error}")
     # wrk stops without waiting for its last answers: let the server finish them (a worker

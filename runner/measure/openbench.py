@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .calibrate import Target, calibrate
+from .calibrate import Target, WorkNotDone, calibrate
 from .check import check_answer
 from .env import portable, utc_now
 from ..model.predict import (OPEN_CONNECTIONS, Execution, Facts, NoModel, Server, busy_demand,
@@ -89,7 +89,10 @@ def measure_open(case: Case, target: Target, info: dict, services: Started) -> O
     checked against (`proof`), and what each of them used at each rate (`metered`); the
     run names them in its own `services`."""
     cores = os.cpu_count() or 1
-    calibration = calibrate(target, cores)
+    try:
+        calibration = calibrate(target, cores)
+    except WorkNotDone as exc:
+        raise OpenFailed(str(exc)) from None
     if calibration.error:
         raise OpenFailed(f"calibration failed: {calibration.error}")
     records = services.records()

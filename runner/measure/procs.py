@@ -18,6 +18,7 @@ the run's end, the watchdog and `stop_left_over` stop every process carrying the
 The runner is a child subreaper, so escaped orphans become its children and are reaped.
 """
 
+import contextlib
 import ctypes
 import fcntl
 import functools
@@ -215,7 +216,10 @@ class Owned:
                                        "owner": self.token, "groups": groups}, default=str))
             tmp.replace(self._record)
         except OSError:
-            pass  # best effort: the watchdog and the session's exit still stop them
+            # best effort: the watchdog and the session's exit still stop them; a full
+            # disk leaves no half-written record behind
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 OWNED = Owned()

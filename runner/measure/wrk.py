@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .procs import OWNED
+from .wrkcheck import WrkChecks
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
 
@@ -61,12 +62,14 @@ def _seconds(value: float) -> int:
 
 @dataclass(frozen=True)
 class Wrk:
-    """How wrk is started: the program, the CPUs it is pinned to (taskset's list) and an
-    event that cancels it (the interference probe, stopped with its heavy load)."""
+    """How wrk is started: the program, the CPUs it is pinned to (taskset's list), an
+    event that cancels it (the interference probe, stopped with its heavy load) and what
+    its Lua script checks of the answers (runner.measure.wrkcheck; None: nothing)."""
 
     program: str = "wrk"
     cpus: str | None = None
     stop: threading.Event | None = None
+    checks: WrkChecks | None = None
 
     def run(self, url: str, *, threads: int, connections: int, duration_s: float,
             timeout_s: float, json_out: Path | str) -> WrkRun:
@@ -86,7 +89,8 @@ class Wrk:
         json_path = Path(json_out)
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.unlink(missing_ok=True)
-        env = {**os.environ, "WRK_JSON_OUT": str(json_path)}
+        env = {**os.environ, **(self.checks.env() if self.checks else {}),
+               "WRK_JSON_OUT": str(json_path)}
         bound_s = _seconds(duration_s) + _seconds(timeout_s) + GRACE_S
         try:
             proc = OWNED.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

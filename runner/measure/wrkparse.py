@@ -33,7 +33,9 @@ import json
 import math
 import re
 
-from ..store.results import StoredWrk, StoredWrkText
+from pydantic import ValidationError
+
+from ..store.results import StoredWrk, StoredWrkProof, StoredWrkText, StoredWrkThread
 
 LATENCY_KEYS = ("min", "max", "mean", "stdev", "p50", "p75", "p90", "p99", "p99_9", "p99_99")
 ERROR_KEYS = ("connect", "read", "write", "status", "timeout")
@@ -244,7 +246,37 @@ def parse_wrk_json(text: str) -> StoredWrk:
         per_second=[int(n) for n in per_second],
         # the epoch second of per_second[0], so two runs side by side line up on the clock
         per_second_start=_start_second(data.get("per_second_start")),
+        **_checked_counts(data),
     )
+
+
+def _checked_counts(data: dict) -> dict:
+    """What the script counted for runner.measure.wrkcheck: the floor (in seconds), the
+    answers below it, each thread's counts and the proof's sample; absent from a report
+    of an older script."""
+    out: dict = {}
+    if data.get("floor_us") is not None:
+        out["floor_s"] = _number(data, "floor_us") / 1e6
+        out["below_floor"] = _count(data, "below_floor")
+    threads = data.get("threads")
+    if threads is not None:
+        if not isinstance(threads, list) or not all(isinstance(t, dict) for t in threads):
+            raise WrkParseError("threads must be a list of objects")
+        out["threads"] = [_thread(t) for t in threads]
+    if data.get("proof") is not None:
+        try:
+            out["proof"] = StoredWrkProof.model_validate(data["proof"])
+        except ValidationError as exc:
+            raise WrkParseError(f"proof is malformed: {exc.errors()[0]['msg']}") from None
+    return out
+
+
+def _thread(data: dict) -> StoredWrkThread:
+    sent = data.get("sent")
+    return StoredWrkThread(answered=_count(data, "answered", where="threads[]."),
+                           non_2xx=_count(data, "non_2xx", where="threads[]."),
+                           sent=None if sent is None else _count(data, "sent", where="threads[]."),
+                           silent_s=_number(data, "silent_us", where="threads[].") / 1e6)
 
 
 def _start_second(value: object) -> int | None:

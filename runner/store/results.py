@@ -16,9 +16,11 @@ and upstream of I/O kinds); resources.machine_busy_s and machine_irq_s. Typed re
 kept as mappings: the same JSON, no new version.
 """
 
+import errno
 import json
 import os
 import re
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -47,17 +49,56 @@ def case_file(run_dir: Path, case_id: str) -> Path:
     return run_dir / (case_slug(case_id) + ".json")
 
 
+FULL = {errno.ENOSPC, errno.EDQUOT}   # a full disk, or the user's quota on it
+SPARE_DIR = "concbench-kept"           # under the system temp dir: records a full disk refused
+
+
+class DiskFull(Exception):
+    """A record could not be written: the disk (or quota) is full. The half-written
+    temporary file is gone; `kept` is where the record was written instead (None if
+    nowhere), so that the measurement is not lost."""
+
+    def __init__(self, path: Path, reason: str, kept: Path | None):
+        super().__init__(f"disk full writing {path}: {reason}")
+        self.path, self.reason, self.kept = path, reason, kept
+
+
 def write_json(path: Path, data: dict) -> None:
     """Write data so that a crash leaves either the old file or the new one, never half.
-    A stored result is written with `write_record`."""
+    A stored result is written with `write_record`. On a full disk the temporary file is
+    removed, the data is written under the system temp dir if it fits there, and
+    `DiskFull` says where."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        _write_atomically(tmp, path, data)
+    except OSError as exc:
+        if exc.errno not in FULL:
+            raise
+        tmp.unlink(missing_ok=True)
+        raise DiskFull(path, exc.strerror or str(exc), _keep_elsewhere(path, data)) from None
+
+
+def _write_atomically(tmp: Path, path: Path, data: dict) -> None:
     with open(tmp, "w", encoding="utf-8") as out:
         json.dump(data, out, indent=1)
         out.write("\n")
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, path)
+
+
+def _keep_elsewhere(path: Path, data: dict) -> Path | None:
+    """The data written as <temp dir>/concbench-kept/<run folder>/<file name>, or None
+    where that disk is full too."""
+    spare = Path(tempfile.gettempdir()) / SPARE_DIR / path.parent.name / path.name
+    try:
+        spare.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(spare.with_name(f".{spare.name}.tmp"), spare, data)
+    except OSError:
+        spare.with_name(f".{spare.name}.tmp").unlink(missing_ok=True)
+        return None
+    return spare
 
 
 # ---- the stored case file, field by field (docs/formats.md, "Stored results") ----
@@ -162,6 +203,25 @@ class StoredCapacity(_Stored):
     rates_relative_to: str
 
 
+class StoredWrkThread(_Stored):
+    """One wrk thread's answers, answers not 2xx, requests sent (None where not counted)
+    and how long before the load's end its last answer came (or it started, if none)."""
+    answered: int
+    non_2xx: int = 0
+    sent: int | None = None
+    silent_s: float
+
+
+class StoredWrkProof(_Stored):
+    """The bodies wrk_report.lua matched against the proof's Lua patterns: one in `every`,
+    how many were checked and failed, and the first failing body's start."""
+    patterns: list[str]
+    every: int
+    checked: int
+    failed: int
+    sample: str | None = None
+
+
 class StoredWrk(_Stored):
     """One load's figures from wrk's Lua report (runner.measure.wrkparse.parse_wrk_json)."""
     requests: int | None = None
@@ -172,6 +232,11 @@ class StoredWrk(_Stored):
     errors: dict[str, int | None] = {}        # connect, read, write, status, timeout
     per_second: list[int] = []                # completions in each second of the load
     per_second_start: int | None = None       # the first of those seconds, Unix time
+    # what runner.measure.wrkcheck checks (absent from loads run before it existed):
+    floor_s: float | None = None              # the wait one request must take, if any
+    below_floor: int | None = None            # answers faster than floor_s
+    threads: list[StoredWrkThread] | None = None
+    proof: StoredWrkProof | None = None
 
 
 class StoredWrkText(StoredWrk):

@@ -7,6 +7,9 @@ never-ready; crashes-mid-run (exits after a few requests); hangs (stops answerin
 after the conformance request); wrong-status (500 for everything but /info);
 lax-errors (a bad parameter answered 422, not the contract's 400); no-pools (/info
 reports no pools). Every other mode reports pool fake-pool (4 threads) in /info.
+With any mode, --cheat-after N answers honestly N requests (the conformance check, the
+calibration) and then answers a sleep at once with a valid-looking body and hello with
+a made-up one; --hang-after N stops answering after N requests (in the middle of a load).
 
 For the interrupt tests, with any mode: --start-delay S (listen only after S seconds, a
 wide readiness wait), --children N (N processes in the server's group, like a process
@@ -44,6 +47,8 @@ parser.add_argument("--slow-exit", action="store_true")
 parser.add_argument("--trace", action="store_true")
 parser.add_argument("--escape", choices=["serve", "sleep"])
 parser.add_argument("--spew", type=int, default=0)
+parser.add_argument("--cheat-after", type=int, default=None)
+parser.add_argument("--hang-after", type=int, default=None)
 args = parser.parse_args()
 served = 0
 lock = threading.Lock()
@@ -96,13 +101,14 @@ class Handler(BaseHTTPRequestHandler):
             count = served
         if args.mode == "crashes-mid-run" and count > 3:
             os._exit(3)
-        if args.mode == "hangs" and count > 1:
+        if (args.mode == "hangs" and count > 1) or (args.hang_after is not None
+                                                    and count > args.hang_after):
             time.sleep(3600)
         if args.mode == "wrong-status":
             return self.answer(500, {"error": "broken on purpose"})
-        honest = args.mode != "liar"
+        honest = args.mode != "liar" and (args.cheat_after is None or count <= args.cheat_after)
         if url.path == "/hello":
-            return self.answer(200, {"message": "hello"})
+            return self.answer(200, {"message": "hello" if honest else "cached"})
         if url.path == "/sync_sleep":
             ms = query["ms"]
             started = time.perf_counter()
