@@ -33,7 +33,9 @@ def test_each_question_has_one_line_with_a_figure_and_a_working_link(reference):
     page_md = markdown.render(report, {})
     page_html = html.render(report, {})
     findings_md = page_md.split("## Findings", 1)[1].split("## Contents", 1)[0]
-    lines = [line for line in findings_md.splitlines() if line.startswith("- **")]
+    # one list item per question; the Markdown wraps an item's prose over several lines
+    lines = [" ".join(item.split()) for item in re.split(r"\n(?=- \*\*)", findings_md.strip())
+             if item.startswith("- **")]
     assert len(lines) == len(guide.questions)
     for finding, line in zip(report.findings, lines):
         assert finding.figure is not None, finding.ask      # measured, with a number
@@ -62,12 +64,14 @@ def test_a_fix_is_the_code_its_implementation_declares(reference):
 
 def test_contenders_that_differ_in_what_is_held_equal_are_named(reference):
     report, _ = reference
-    database = next(f for f in report.findings if "database calls" in f.ask)
-    assert "⚠ Not held equal: pools (" in database.text
-    assert "psycopg-pool 4" in database.text and "asyncpg-pool 10" in database.text
+    database = next(f for f in report.findings if "database calls, each at its" in f.ask)
+    assert "Differs: pools (4 connections against 10 connections)" in database.text
     gunicorn = next(f for f in report.findings if "gevent workers for I/O" in f.ask)
-    assert ("⚠ Not held equal: requests at once a worker (4 request threads against a task "
-            "per request, up to 1000)") in gunicorn.text   # a cap, not a worker type
+    assert ("Differs: requests at once a worker (4 request threads against 1 request thread "
+            "against a task per request, up to 1000); requests at once in all (8 requests "
+            "against 5 requests against 2,000 requests)") in gunicorn.text
+    equal = next(f for f in report.findings if f.ask.startswith("And at equal concurrency"))
+    assert "Held equal: the same connections, 8 requests at once." in equal.text
     go = next(f for f in report.findings if "Go really faster" in f.ask)
     assert "⚠ Not held equal: cores" in go.text and "wrk itself used" in go.text
 
