@@ -67,7 +67,8 @@ def test_contenders_that_differ_in_what_is_held_equal_are_named(reference):
     database = next(f for f in report.findings if "database calls, each at its" in f.ask)
     assert "Differs: pools (4 connections against 10 connections)" in database.text
     gunicorn = next(f for f in report.findings if "gevent workers for I/O" in f.ask)
-    assert ("Differs: requests at once a worker (4 request threads against 1 request thread "
+    assert "Differs: workers (2 workers against 5 workers)" in gunicorn.text
+    assert ("requests at once a worker (4 request threads against 1 request thread "
             "against a task per request, up to 1000); requests at once in all (8 requests "
             "against 5 requests against 2,000 requests)") in gunicorn.text
     equal = next(f for f in report.findings if f.ask.startswith("And at equal concurrency"))
