@@ -27,6 +27,10 @@ verify SUITE="quick": setup
 compare A B: setup
     {{runner}} compare {{A}} {{B}}
 
+# your own ASGI app under load, route by route: where each runs and what limits it (docs/app.md)
+app SPEC: setup
+    {{runner}} app {{SPEC}}
+
 # implementations, their servers and endpoints, and the suites
 list: setup
     {{runner}} list

@@ -264,6 +264,38 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_app(args) -> int:
+    """Your own app: each route's rate, p99, where it runs and what limits it (docs/app.md)."""
+    from .config.app import load_app_spec
+    from .measure.app import measure_app
+    from .report.app import route_row
+    spec, folder = load_app_spec(Path(args.spec))
+    out_dir = Path(args.logs) if args.logs else Path(tempfile.mkdtemp(prefix="concbench-app-"))
+    try:
+        with machine_lock(out_dir), OWNED.session(Path(args.raw_dir) / RUNNING):
+            info, results = measure_app(spec, folder, out_dir)
+    except MachineBusy as busy:
+        raise BenchError(f"another run is measuring on this machine ({busy}): two loads at "
+                         "once measure each other; wait for it to end",
+                         file=str(machine_lock_path())) from None
+    rows = [route_row(result, info, spec.load.connections) for result in results]
+    _print_app(rows, info, out_dir, spec.probe)
+    return EXIT_CASES_FAILED if any(row["error"] for row in rows) else EXIT_OK
+
+
+def _print_app(rows: list[dict], info: dict, out_dir: Path, probe: str | None) -> None:
+    from rich.console import Console as Out
+    from .report.app import summary, table
+    out = Out(width=max(console.width, 160), highlight=False, markup=False, emoji=False)
+    out.print(table(rows, probe))
+    for line in summary(rows, info):
+        out.print(line)
+    for row in rows:
+        if row["error"]:
+            console.print(f"FAILED {row['path']}: {row['error']}")
+    console.print(f"logs and wrk reports: {out_dir}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--impls", default=str(REPO / "impls"), help="folder of implementations")
@@ -291,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(func=cmd_compare)
     lister = sub.add_parser("list", parents=[common], help="implementations, servers, endpoints and suites")
     lister.set_defaults(func=cmd_list)
+    app = sub.add_parser("app", help="your own ASGI app under load, route by route (docs/app.md)")
+    app.add_argument("spec", help="the app's YAML: import path, folder, routes")
+    app.add_argument("--logs", help="where the app's log and wrk's reports go (default: a new "
+                     "temporary folder)")
+    app.add_argument("--raw-dir", default=str(REPO / "reports" / "raw"), help=argparse.SUPPRESS)
+    app.set_defaults(func=cmd_app)
     return parser
 
 

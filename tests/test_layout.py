@@ -24,12 +24,23 @@ def loaded_by(module: str) -> list[str]:
 @pytest.mark.parametrize("module", ["runner.report", "runner.report.compare", "runner.model",
                                     "runner.model.predict", "runner.model.diagnose",
                                     "runner.model.probe", "runner.report.sentences",
-                                    "runner.store.results", "runner.config.suite"])
+                                    "runner.store.results", "runner.config.suite",
+                                    "runner.config.app", "runner.model.app",
+                                    "runner.report.app"])
 def test_the_core_imports_no_process_code(module):
     loaded = loaded_by(module)
     assert module in loaded
     found = [m for m in loaded if m in SHELL or m.startswith("runner.measure.")]
     assert found == [], f"{module} loads {found}"
+
+
+def test_the_code_loaded_inside_an_app_needs_only_the_standard_library():
+    # runner/app/ runs in the app's own environment, which has none of the runner's packages
+    loaded = loaded_by("runner.app.serve")
+    foreign = [m for m in loaded if m.split(".")[0] in ("psutil", "pydantic", "yaml", "rich",
+                                                         "jinja2", "pandas")
+               or (m.startswith("runner.") and not m.startswith("runner.app"))]
+    assert "runner.app.introspect" in loaded and foreign == []
 
 
 def test_the_check_can_fail():
